@@ -1,0 +1,45 @@
+# ntsync-nspa top-level build.
+#
+#   make            build the module for every installed Debian 6.12 kernel
+#                   flavour (rt, generic), the library, tests and demo
+#   make demo       install what is missing, build, boot the RT kernel in
+#                   QEMU, load the module and run the demo
+#   make check      install what is missing, build, run the whole test suite
+#   make lint       checkpatch, sparse and W=1 on the driver
+#
+# Build products go to $(BUILD) (default ./build), never into the sources.
+
+BUILD ?= $(CURDIR)/build
+export NTSYNC_BUILD_DIR := $(BUILD)
+
+KREL_RT = $(shell scripts/kernel-release.sh rt 2>/dev/null)
+KREL_GENERIC = $(shell scripts/kernel-release.sh generic 2>/dev/null)
+
+.PHONY: all deps module userspace demo check lint clean
+
+all: module userspace
+
+deps:
+	scripts/install-deps.sh
+
+# One out-of-tree build per kernel release, in a copy of the sources.
+module:
+	scripts/build-module.sh $(KREL_RT)
+	scripts/build-module.sh $(KREL_GENERIC)
+
+userspace:
+	$(MAKE) -C tests BUILD=$(BUILD)
+
+demo: deps
+	$(MAKE) all
+	scripts/run-demo.sh
+
+check: deps
+	$(MAKE) all
+	scripts/run-tests.sh
+
+lint:
+	scripts/lint-driver.sh
+
+clean:
+	rm -rf $(BUILD)

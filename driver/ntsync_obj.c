@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ntsync-nspa: semaphores, mutexes and events.
+ *
+ * Owns: the state of each object type, what "signaled" and "acquire" mean
+ * for it, and the ioctls on object fds.  Every state change happens under
+ * the lock that ntsync_lock_obj() picks for the object (its raw spinlock, or
+ * the device's wait_all_lock while wait-all waiters use it) and ends with
+ * ntsync_wake_waiters() under the same lock, so that no wakeup is lost.
+ * Copies from and to user space happen outside those locks.
+ */
+
+#include <linux/fs.h>
+#include <linux/uaccess.h>
+
+#include "ntsync_internal.h"
+
+bool ntsync_obj_is_signaled(const struct ntsync_obj *obj, __u32 owner)
+{
+	switch (obj->type) {
+	case NTSYNC_TYPE_SEM:
+		return obj->u.sem.count;
+	case NTSYNC_TYPE_MUTEX:
+		if (obj->u.mutex.owner && obj->u.mutex.owner != owner)
+			return false;
+		return obj->u.mutex.count < U32_MAX;
+	case NTSYNC_TYPE_EVENT:
+		return obj->u.event.signaled;
+	}
+	WARN_ON_ONCE(1);
+	return false;
+}
+
+/* Take a signaled object on behalf of @q's owner. */
+void ntsync_obj_acquire(struct ntsync_obj *obj, struct ntsync_q *q)
+{
+	switch (obj->type) {
+	case NTSYNC_TYPE_SEM:
+		obj->u.sem.count--;
+		break;
+	case NTSYNC_TYPE_MUTEX:
+		if (obj->u.mutex.ownerdead)
+			q->ownerdead = true;
+		obj->u.mutex.ownerdead = false;
+		obj->u.mutex.count++;
+		obj->u.mutex.owner = q->owner;
+		break;
+	case NTSYNC_TYPE_EVENT:
+		if (!obj->u.event.manual)
+			obj->u.event.signaled = false;
+		break;
+	}
+}
+
+/*
+ * Prove that an in/out u32 can be written back, by writing back what it
+ * holds, before an operation changes state: a read-only or unmapped output
+ * then fails with EFAULT and leaves the object untouched.
+ */
+static int ntsync_probe_user_u32(__u32 __user *uptr, __u32 *val)
+{
+	__u32 v;
+
+	if (get_user(v, uptr) || put_user(v, uptr))
+		return -EFAULT;
+	if (val)
+		*val = v;
+	return 0;
+}
+
+/* Give a fresh object a file and an fd, or free it. */
+static int ntsync_publish_obj(struct ntsync_obj *obj)
+{
+	int fd = ntsync_install_obj_fd(obj);
+
+	if (fd < 0)
+		ntsync_free_obj(obj);
+	return fd;
+}
+
+int ntsync_create_sem(struct ntsync_device *dev, void __user *argp)
+{
+	struct ntsync_sem_args args;
+	struct ntsync_obj *sem;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	if (args.count > args.max)
+		return -EINVAL;
+
+	sem = ntsync_alloc_obj(dev, NTSYNC_TYPE_SEM);
+	if (!sem)
+		return -ENOMEM;
+	sem->u.sem.count = args.count;
+	sem->u.sem.max = args.max;
+	return ntsync_publish_obj(sem);
+}
+
+int ntsync_create_mutex(struct ntsync_device *dev, void __user *argp)
+{
+	struct ntsync_mutex_args args;
+	struct ntsync_obj *mutex;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	/* Owned with a recursion count, or unowned with none. */
+	if (!args.owner != !args.count)
+		return -EINVAL;
+
+	mutex = ntsync_alloc_obj(dev, NTSYNC_TYPE_MUTEX);
+	if (!mutex)
+		return -ENOMEM;
+	mutex->u.mutex.count = args.count;
+	mutex->u.mutex.owner = args.owner;
+	return ntsync_publish_obj(mutex);
+}
+
+int ntsync_create_event(struct ntsync_device *dev, void __user *argp)
+{
+	struct ntsync_event_args args;
+	struct ntsync_obj *event;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+
+	event = ntsync_alloc_obj(dev, NTSYNC_TYPE_EVENT);
+	if (!event)
+		return -ENOMEM;
+	event->u.event.manual = args.manual;
+	event->u.event.signaled = args.signaled;
+	return ntsync_publish_obj(event);
+}
+
+static int ntsync_sem_release(struct ntsync_obj *sem, void __user *argp)
+{
+	struct ntsync_device *dev = sem->dev;
+	__u32 add, prev;
+	bool all;
+	int ret = 0;
+
+	if (ntsync_probe_user_u32(argp, &add))
+		return -EFAULT;
+	if (sem->type != NTSYNC_TYPE_SEM)
+		return -EINVAL;
+
+	all = ntsync_lock_obj(dev, sem);
+	prev = sem->u.sem.count;
+	/* Written so that the sum cannot wrap. */
+	if (add > sem->u.sem.max - prev) {
+		ret = -EOVERFLOW;
+	} else {
+		sem->u.sem.count = prev + add;
+		ntsync_wake_waiters(dev, sem, all);
+	}
+	ntsync_unlock_obj(dev, sem, all);
+
+	if (ret)
+		return ret;
+	return put_user(prev, (__u32 __user *)argp);
+}
+
+static int ntsync_mutex_unlock(struct ntsync_obj *mutex, void __user *argp)
+{
+	struct ntsync_mutex_args __user *user_args = argp;
+	struct ntsync_device *dev = mutex->dev;
+	struct ntsync_mutex_args args;
+	__u32 prev;
+	bool all;
+	int ret = 0;
+
+	if (copy_from_user(&args, argp, sizeof(args)) ||
+	    ntsync_probe_user_u32(&user_args->count, NULL))
+		return -EFAULT;
+	if (mutex->type != NTSYNC_TYPE_MUTEX)
+		return -EINVAL;
+	if (!args.owner)
+		return -EINVAL;
+
+	all = ntsync_lock_obj(dev, mutex);
+	prev = mutex->u.mutex.count;
+	if (mutex->u.mutex.owner != args.owner) {
+		ret = -EPERM;
+	} else {
+		if (!--mutex->u.mutex.count) {
+			mutex->u.mutex.owner = 0;
+			ntsync_wake_waiters(dev, mutex, all);
+		}
+	}
+	ntsync_unlock_obj(dev, mutex, all);
+
+	if (ret)
+		return ret;
+	return put_user(prev, &user_args->count);
+}
+
+static int ntsync_mutex_kill(struct ntsync_obj *mutex, void __user *argp)
+{
+	struct ntsync_device *dev = mutex->dev;
+	__u32 owner;
+	bool all;
+	int ret = 0;
+
+	if (get_user(owner, (__u32 __user *)argp))
+		return -EFAULT;
+	if (mutex->type != NTSYNC_TYPE_MUTEX)
+		return -EINVAL;
+	if (!owner)
+		return -EINVAL;
+
+	all = ntsync_lock_obj(dev, mutex);
+	if (mutex->u.mutex.owner != owner) {
+		ret = -EPERM;
+	} else {
+		mutex->u.mutex.ownerdead = true;
+		mutex->u.mutex.owner = 0;
+		mutex->u.mutex.count = 0;
+		ntsync_wake_waiters(dev, mutex, all);
+	}
+	ntsync_unlock_obj(dev, mutex, all);
+	return ret;
+}
+
+enum ntsync_event_op {
+	NTSYNC_EVENT_SET,
+	NTSYNC_EVENT_RESET,
+	NTSYNC_EVENT_PULSE,
+};
+
+static int ntsync_event_change(struct ntsync_obj *event, void __user *argp,
+			       enum ntsync_event_op op)
+{
+	struct ntsync_device *dev = event->dev;
+	__u32 prev;
+	bool all;
+
+	if (ntsync_probe_user_u32(argp, NULL))
+		return -EFAULT;
+	if (event->type != NTSYNC_TYPE_EVENT)
+		return -EINVAL;
+
+	all = ntsync_lock_obj(dev, event);
+	prev = event->u.event.signaled;
+	if (op == NTSYNC_EVENT_RESET) {
+		event->u.event.signaled = false;
+	} else {
+		event->u.event.signaled = true;
+		ntsync_wake_waiters(dev, event, all);
+		/* A pulse wakes whoever can take the event, then clears it. */
+		if (op == NTSYNC_EVENT_PULSE)
+			event->u.event.signaled = false;
+	}
+	ntsync_unlock_obj(dev, event, all);
+
+	return put_user(prev, (__u32 __user *)argp);
+}
+
+static int ntsync_sem_read(struct ntsync_obj *sem, void __user *argp)
+{
+	struct ntsync_device *dev = sem->dev;
+	struct ntsync_sem_args args;
+	bool all;
+
+	if (sem->type != NTSYNC_TYPE_SEM)
+		return -EINVAL;
+
+	all = ntsync_lock_obj(dev, sem);
+	args.count = sem->u.sem.count;
+	args.max = sem->u.sem.max;
+	ntsync_unlock_obj(dev, sem, all);
+
+	if (copy_to_user(argp, &args, sizeof(args)))
+		return -EFAULT;
+	return 0;
+}
+
+static int ntsync_mutex_read(struct ntsync_obj *mutex, void __user *argp)
+{
+	struct ntsync_device *dev = mutex->dev;
+	struct ntsync_mutex_args args;
+	bool all, ownerdead;
+
+	if (mutex->type != NTSYNC_TYPE_MUTEX)
+		return -EINVAL;
+
+	all = ntsync_lock_obj(dev, mutex);
+	args.count = mutex->u.mutex.count;
+	args.owner = mutex->u.mutex.owner;
+	ownerdead = mutex->u.mutex.ownerdead;
+	ntsync_unlock_obj(dev, mutex, all);
+
+	if (copy_to_user(argp, &args, sizeof(args)))
+		return -EFAULT;
+	/* An abandoned mutex reads as unowned (0, 0) and says so. */
+	return ownerdead ? -EOWNERDEAD : 0;
+}
+
+static int ntsync_event_read(struct ntsync_obj *event, void __user *argp)
+{
+	struct ntsync_device *dev = event->dev;
+	struct ntsync_event_args args;
+	bool all;
+
+	if (event->type != NTSYNC_TYPE_EVENT)
+		return -EINVAL;
+
+	all = ntsync_lock_obj(dev, event);
+	args.manual = event->u.event.manual;
+	args.signaled = event->u.event.signaled;
+	ntsync_unlock_obj(dev, event, all);
+
+	if (copy_to_user(argp, &args, sizeof(args)))
+		return -EFAULT;
+	return 0;
+}
+
+long ntsync_obj_ioctl(struct file *file, unsigned int cmd, unsigned long parm)
+{
+	struct ntsync_obj *obj = file->private_data;
+	void __user *argp = (void __user *)parm;
+
+	switch (cmd) {
+	case NTSYNC_IOC_SEM_RELEASE:
+		return ntsync_sem_release(obj, argp);
+	case NTSYNC_IOC_SEM_READ:
+		return ntsync_sem_read(obj, argp);
+	case NTSYNC_IOC_MUTEX_UNLOCK:
+		return ntsync_mutex_unlock(obj, argp);
+	case NTSYNC_IOC_MUTEX_KILL:
+		return ntsync_mutex_kill(obj, argp);
+	case NTSYNC_IOC_MUTEX_READ:
+		return ntsync_mutex_read(obj, argp);
+	case NTSYNC_IOC_EVENT_SET:
+		return ntsync_event_change(obj, argp, NTSYNC_EVENT_SET);
+	case NTSYNC_IOC_EVENT_RESET:
+		return ntsync_event_change(obj, argp, NTSYNC_EVENT_RESET);
+	case NTSYNC_IOC_EVENT_PULSE:
+		return ntsync_event_change(obj, argp, NTSYNC_EVENT_PULSE);
+	case NTSYNC_IOC_EVENT_READ:
+		return ntsync_event_read(obj, argp);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}

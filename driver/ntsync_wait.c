@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ntsync-nspa: WAIT_ANY and WAIT_ALL, and the wakeups that end them.
+ *
+ * Owns: the choice of lock for an object (ntsync_lock_obj()), the wait
+ * queues (struct ntsync_q and its entries on objects' lists), the order in
+ * which waiters are woken, and the sleep with its absolute deadline.
+ *
+ * Queues are ordered by the waiter's kernel priority at enqueue (lower
+ * task->prio first) and first-in first-out within one priority; wakers walk
+ * them from the head, so the best waiter that the object can satisfy wins.
+ *
+ * A waker satisfies a wait by claiming ntsync_q.signaled with a cmpxchg and
+ * consuming the object(s) for the waiter, all under the lock that owns the
+ * object(s); the waiter then only reads the result.  After the waiter has
+ * removed itself from every queue nobody can claim it any more, so the value
+ * it reads then is final, even if its deadline expired or a signal came.
+ */
+
+#include <linux/hrtimer.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "ntsync_internal.h"
+
+/*
+ * Lock the object for a single-object operation.  Returns false with
+ * obj->lock held when no wait-all uses the object, and true with only
+ * dev->wait_all_lock held when one does: that lock then owns the object, and
+ * ntsync_wake_waiters() must also consider its wait-all waiters.
+ */
+bool ntsync_lock_obj(struct ntsync_device *dev, struct ntsync_obj *obj)
+	__acquires(&obj->lock)
+{
+	for (;;) {
+		raw_spin_lock(&obj->lock);
+		if (likely(!obj->all_hint))
+			return false;
+		raw_spin_unlock(&obj->lock);
+
+		rt_mutex_lock(&dev->wait_all_lock);
+		/* all_hint changes only under wait_all_lock: stable now. */
+		if (obj->all_hint) {
+			/* For sparse: the object counts as locked either way. */
+			__acquire(&obj->lock);
+			return true;
+		}
+		/* The wait-all left meanwhile; the object lock owns it again. */
+		rt_mutex_unlock(&dev->wait_all_lock);
+	}
+}
+
+void ntsync_unlock_obj(struct ntsync_device *dev, struct ntsync_obj *obj,
+		       bool all)
+	__releases(&obj->lock)
+{
+	if (all) {
+		__release(&obj->lock);
+		rt_mutex_unlock(&dev->wait_all_lock);
+	} else {
+		raw_spin_unlock(&obj->lock);
+	}
+}
+
+static void ntsync_assert_owned(struct ntsync_obj *obj)
+{
+	lockdep_assert(lockdep_is_held(&obj->lock) ||
+		       (lockdep_is_held(&obj->dev->wait_all_lock) &&
+			obj->all_hint));
+}
+
+/* Wait-all bookkeeping; caller holds wait_all_lock, takes obj->lock here. */
+static void ntsync_all_hint_add(struct ntsync_obj *obj, int delta)
+{
+	lockdep_assert_held(&obj->dev->wait_all_lock);
+	raw_spin_lock(&obj->lock);
+	obj->all_hint += delta;
+	raw_spin_unlock(&obj->lock);
+}
+
+/*
+ * Queue @new behind every waiter of better or equal priority.  Searching
+ * from the tail makes the common case, equal priorities, constant time.
+ */
+static void ntsync_insert_waiter(struct ntsync_q_entry *new,
+				 struct list_head *head)
+{
+	struct ntsync_q_entry *entry;
+
+	list_for_each_entry_reverse(entry, head, node) {
+		if (entry->q->prio <= new->q->prio) {
+			list_add(&new->node, &entry->node);
+			return;
+		}
+	}
+	list_add(&new->node, head);
+}
+
+/* Claim @q for @index; true if this caller won it. */
+static bool ntsync_claim(struct ntsync_q *q, __u32 index)
+{
+	int unclaimed = -1;
+
+	return atomic_try_cmpxchg(&q->signaled, &unclaimed, index);
+}
+
+/* Hand the object to its wait-any waiters, best first, while it lasts. */
+static void ntsync_try_wake_any(struct ntsync_obj *obj)
+{
+	struct ntsync_q_entry *entry;
+
+	ntsync_assert_owned(obj);
+
+	list_for_each_entry(entry, &obj->any_waiters, node) {
+		struct ntsync_q *q = entry->q;
+
+		if (!ntsync_obj_is_signaled(obj, q->owner)) {
+			/* A mutex may still suit a waiter with another owner. */
+			if (obj->type == NTSYNC_TYPE_MUTEX)
+				continue;
+			break;
+		}
+		if (ntsync_claim(q, entry->index)) {
+			ntsync_obj_acquire(obj, q);
+			wake_up_process(q->task);
+		}
+	}
+}
+
+/* Satisfy a wait-all if every one of its objects is signaled now. */
+static void ntsync_try_wake_all(struct ntsync_device *dev, struct ntsync_q *q)
+{
+	__u32 i;
+
+	/* Every object of @q has all_hint set, so this lock owns them all. */
+	lockdep_assert_held(&dev->wait_all_lock);
+
+	if (atomic_read(&q->signaled) != -1)
+		return;
+	for (i = 0; i < q->count; i++) {
+		if (!ntsync_obj_is_signaled(q->entries[i].obj, q->owner))
+			return;
+	}
+	if (!ntsync_claim(q, 0))
+		return;
+	for (i = 0; i < q->count; i++)
+		ntsync_obj_acquire(q->entries[i].obj, q);
+	wake_up_process(q->task);
+}
+
+/*
+ * The object may have become signaled: wake whoever it can satisfy.  Called
+ * under the lock ntsync_lock_obj() returned; @all is what it returned.
+ */
+void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
+			 bool all)
+{
+	struct ntsync_q_entry *entry;
+
+	ntsync_assert_owned(obj);
+
+	if (all) {
+		list_for_each_entry(entry, &obj->all_waiters, node)
+			ntsync_try_wake_all(dev, entry->q);
+	}
+	ntsync_try_wake_any(obj);
+}
+
+static void ntsync_free_q(struct ntsync_q *q)
+{
+	__u32 i;
+
+	for (i = 0; i < q->total_count; i++)
+		ntsync_put_obj(q->entries[i].obj);
+	kfree(q);
+}
+
+/*
+ * Validate the arguments, take a reference on every object and build the
+ * wait queue, not yet queued anywhere.
+ */
+static int ntsync_setup_wait(struct ntsync_device *dev,
+			     const struct ntsync_wait_args *args, bool all,
+			     struct ntsync_q **ret_q)
+{
+	int fds[NTSYNC_MAX_WAIT_COUNT + 1];
+	const __u32 count = args->count;
+	bool has_mutex = false;
+	struct ntsync_q *q;
+	__u32 total_count;
+	__u32 i, j;
+	int ret;
+
+	if (args->flags & ~NTSYNC_WAIT_REALTIME)
+		return -EINVAL;
+	if (args->pad)
+		return -EINVAL;
+	if (count > NTSYNC_MAX_WAIT_COUNT)
+		return -EINVAL;
+
+	if (copy_from_user(fds, u64_to_user_ptr(args->objs),
+			   array_size(count, sizeof(fds[0]))))
+		return -EFAULT;
+	total_count = count;
+	if (args->alert)
+		fds[total_count++] = args->alert;
+
+	q = kmalloc(struct_size(q, entries, total_count), GFP_KERNEL_ACCOUNT);
+	if (!q)
+		return -ENOMEM;
+	q->task = current;
+	q->owner = args->owner;
+	q->prio = current->prio;
+	atomic_set(&q->signaled, -1);
+	q->all = all;
+	q->ownerdead = false;
+	q->count = count;
+	q->total_count = 0;
+
+	for (i = 0; i < total_count; i++) {
+		struct ntsync_q_entry *entry = &q->entries[i];
+		struct ntsync_obj *obj = ntsync_get_obj(dev, fds[i]);
+
+		if (!obj) {
+			ret = -EINVAL;
+			goto err;
+		}
+		/* From here ntsync_free_q() drops the reference. */
+		q->total_count++;
+		entry->obj = obj;
+		entry->q = q;
+		entry->index = i;
+		if (obj->type == NTSYNC_TYPE_MUTEX && i < count)
+			has_mutex = true;
+	}
+
+	ret = -EINVAL;
+	/* The owner acquires mutexes; zero means "unowned" and cannot. */
+	if (has_mutex && !args->owner)
+		goto err;
+	if (args->alert && q->entries[count].obj->type != NTSYNC_TYPE_EVENT)
+		goto err;
+	/* A wait-all takes each object once: no duplicates, alert included. */
+	if (all) {
+		for (i = 1; i < total_count; i++) {
+			for (j = 0; j < i; j++) {
+				if (q->entries[i].obj == q->entries[j].obj)
+					goto err;
+			}
+		}
+	}
+
+	*ret_q = q;
+	return 0;
+
+err:
+	ntsync_free_q(q);
+	return ret;
+}
+
+/* Sleep until claimed, the deadline passes, or a signal arrives. */
+static int ntsync_schedule(const struct ntsync_q *q, __u64 timeout_ns,
+			   bool realtime)
+{
+	clockid_t clock = realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+	ktime_t deadline, *deadline_ptr = NULL;
+	int ret = 0;
+
+	if (timeout_ns != U64_MAX) {
+		deadline = ns_to_ktime(min_t(u64, timeout_ns, KTIME_MAX));
+		deadline_ptr = &deadline;
+	}
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (atomic_read(&q->signaled) != -1)
+			break;
+		if (signal_pending(current)) {
+			ret = -ERESTARTSYS;
+			break;
+		}
+		if (!schedule_hrtimeout_range_clock(deadline_ptr, 0,
+						    HRTIMER_MODE_ABS, clock)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	__set_current_state(TASK_RUNNING);
+	return ret;
+}
+
+/* Turn the final state of a finished wait into the ioctl's result. */
+static int ntsync_wait_result(struct ntsync_q *q, int sleep_ret,
+			      struct ntsync_wait_args __user *user_args)
+{
+	int signaled = atomic_read(&q->signaled);
+
+	if (signaled == -1)
+		return sleep_ret;
+	/* Probed writable before the wait, so this only fails on a race. */
+	if (put_user(signaled, &user_args->index))
+		return -EFAULT;
+	return q->ownerdead ? -EOWNERDEAD : 0;
+}
+
+/* Copy the arguments in and prove that the result can be copied out. */
+static int ntsync_get_wait_args(struct ntsync_wait_args *args,
+				struct ntsync_wait_args __user *user_args)
+{
+	if (copy_from_user(args, user_args, sizeof(*args)))
+		return -EFAULT;
+	if (put_user(args->index, &user_args->index))
+		return -EFAULT;
+	return 0;
+}
+
+/* Take the first object that is signaled now, in index order. */
+static bool ntsync_try_acquire_any(struct ntsync_device *dev,
+				   struct ntsync_q *q)
+{
+	__u32 i;
+
+	for (i = 0; i < q->total_count; i++) {
+		struct ntsync_obj *obj = q->entries[i].obj;
+		bool all = ntsync_lock_obj(dev, obj);
+		bool taken = ntsync_obj_is_signaled(obj, q->owner);
+
+		if (taken) {
+			atomic_set(&q->signaled, i);
+			ntsync_obj_acquire(obj, q);
+		}
+		ntsync_unlock_obj(dev, obj, all);
+		if (taken)
+			return true;
+	}
+	return false;
+}
+
+int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
+{
+	struct ntsync_wait_args __user *user_args = argp;
+	struct ntsync_wait_args args;
+	struct ntsync_q *q;
+	int ret = 0;
+	__u32 i;
+	bool all;
+
+	ret = ntsync_get_wait_args(&args, user_args);
+	if (ret)
+		return ret;
+	ret = ntsync_setup_wait(dev, &args, false, &q);
+	if (ret)
+		return ret;
+
+	if (ntsync_try_acquire_any(dev, q))
+		goto out;
+
+	for (i = 0; i < q->total_count; i++) {
+		struct ntsync_q_entry *entry = &q->entries[i];
+		struct ntsync_obj *obj = entry->obj;
+
+		all = ntsync_lock_obj(dev, obj);
+		ntsync_insert_waiter(entry, &obj->any_waiters);
+		ntsync_unlock_obj(dev, obj, all);
+	}
+
+	/* An object may have been signaled before we were queued on it. */
+	for (i = 0; i < q->total_count; i++) {
+		struct ntsync_obj *obj = q->entries[i].obj;
+
+		if (atomic_read(&q->signaled) != -1)
+			break;
+		all = ntsync_lock_obj(dev, obj);
+		ntsync_try_wake_any(obj);
+		ntsync_unlock_obj(dev, obj, all);
+	}
+
+	ret = ntsync_schedule(q, args.timeout,
+			      args.flags & NTSYNC_WAIT_REALTIME);
+
+	for (i = 0; i < q->total_count; i++) {
+		struct ntsync_q_entry *entry = &q->entries[i];
+		struct ntsync_obj *obj = entry->obj;
+
+		all = ntsync_lock_obj(dev, obj);
+		list_del(&entry->node);
+		ntsync_unlock_obj(dev, obj, all);
+	}
+
+out:
+	ret = ntsync_wait_result(q, ret, user_args);
+	ntsync_free_q(q);
+	return ret;
+}
+
+int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
+{
+	struct ntsync_wait_args __user *user_args = argp;
+	struct ntsync_q_entry *alert_entry = NULL;
+	struct ntsync_wait_args args;
+	struct ntsync_q *q;
+	int ret = 0;
+	__u32 i;
+	bool all;
+
+	ret = ntsync_get_wait_args(&args, user_args);
+	if (ret)
+		return ret;
+	ret = ntsync_setup_wait(dev, &args, true, &q);
+	if (ret)
+		return ret;
+	if (args.alert)
+		alert_entry = &q->entries[q->count];
+
+	rt_mutex_lock(&dev->wait_all_lock);
+
+	for (i = 0; i < q->count; i++) {
+		struct ntsync_q_entry *entry = &q->entries[i];
+
+		/* From here wait_all_lock owns the object. */
+		ntsync_all_hint_add(entry->obj, 1);
+		ntsync_insert_waiter(entry, &entry->obj->all_waiters);
+	}
+	/*
+	 * The alert is an ordinary wait-any entry.  Its list is owned by
+	 * wait_all_lock or by its own lock: holding both covers either case.
+	 */
+	if (alert_entry) {
+		raw_spin_lock(&alert_entry->obj->lock);
+		ntsync_insert_waiter(alert_entry, &alert_entry->obj->any_waiters);
+		raw_spin_unlock(&alert_entry->obj->lock);
+	}
+
+	/* The objects win over the alert when both are signaled. */
+	ntsync_try_wake_all(dev, q);
+
+	rt_mutex_unlock(&dev->wait_all_lock);
+
+	if (alert_entry && atomic_read(&q->signaled) == -1) {
+		struct ntsync_obj *alert = alert_entry->obj;
+
+		all = ntsync_lock_obj(dev, alert);
+		ntsync_try_wake_any(alert);
+		ntsync_unlock_obj(dev, alert, all);
+	}
+
+	ret = ntsync_schedule(q, args.timeout,
+			      args.flags & NTSYNC_WAIT_REALTIME);
+
+	rt_mutex_lock(&dev->wait_all_lock);
+
+	for (i = 0; i < q->count; i++) {
+		struct ntsync_q_entry *entry = &q->entries[i];
+
+		list_del(&entry->node);
+		ntsync_all_hint_add(entry->obj, -1);
+	}
+	if (alert_entry) {
+		raw_spin_lock(&alert_entry->obj->lock);
+		list_del(&alert_entry->node);
+		raw_spin_unlock(&alert_entry->obj->lock);
+	}
+
+	rt_mutex_unlock(&dev->wait_all_lock);
+
+	ret = ntsync_wait_result(q, ret, user_args);
+	ntsync_free_q(q);
+	return ret;
+}

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Print the path of Debian's linux-source-6.12 tree, extracted once into the
+# cache (outside the repository), keyed by the package version.
+set -euo pipefail
+
+cache=${NTSYNC_CACHE:-/var/cache/ntsync-nspa}
+tarball=/usr/src/linux-source-6.12.tar.xz
+[ -f "$tarball" ] || { echo "kernel-source: $tarball missing (apt-get install linux-source-6.12)" >&2; exit 1; }
+version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+dir=$cache/src/linux-source-6.12-$version
+if [ ! -f "$dir/.extracted" ]; then
+	rm -rf "$dir.tmp"
+	mkdir -p "$dir.tmp"
+	tar -C "$dir.tmp" --strip-components=1 -xf "$tarball"
+	touch "$dir.tmp/.extracted"
+	rm -rf "$dir"
+	mv "$dir.tmp" "$dir"
+fi
+echo "$dir"
