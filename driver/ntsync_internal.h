@@ -21,6 +21,13 @@
  * stable to a holder of either.  ntsync_lock_obj() reads it to pick the lock
  * that owns the object; see ntsync_wait.c.
  *
+ * Priority inheritance (ntsync_pi.c) works outside both: it runs after an
+ * ioctl has dropped them, under its own sleeping ntsync_pi_mutex, because
+ * changing a task's scheduling attributes must not happen under a raw
+ * spinlock.  Lock order: ntsync_pi_mutex, then wait_all_lock, then
+ * obj->lock, then ntsync_boost_lock (a raw spinlock for the table of
+ * boosted tasks).
+ *
  * Lifetimes: an object lives as long as its file.  Every wait holds a file
  * reference on each object it waits on, so closing an object's last fd while
  * a wait uses it does not free it.  Every object holds a reference on its
@@ -32,6 +39,7 @@
 #include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/rtmutex.h>
+#include <linux/sched/prio.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 /* Ours, not the older copy in the kernel headers being built against. */
@@ -39,6 +47,10 @@
 
 struct file;
 struct task_struct;
+struct ntsync_boost;
+
+/* A kernel priority (task->prio scale) meaning "no boost". */
+#define NTSYNC_NO_BOOST		MAX_PRIO
 
 enum ntsync_type {
 	NTSYNC_TYPE_SEM,
@@ -52,6 +64,8 @@ struct ntsync_device {
 	struct rt_mutex wait_all_lock;
 	/* The device's own file; objects pin it. */
 	struct file *file;
+	/* Enqueue order of waits: FIFO among waiters of equal priority. */
+	atomic64_t wait_seq;
 };
 
 struct ntsync_obj {
@@ -75,10 +89,27 @@ struct ntsync_obj {
 			__u32 count;
 			__u32 owner;
 			bool ownerdead;
+			/*
+			 * The task that owns it, with a reference: the task
+			 * that acquired it by a wait, or for a mutex created
+			 * owned, the first that unlocks or waits as owner.
+			 */
+			struct task_struct *owner_task;
+			/* Under ntsync_pi_mutex: the boost given to the owner. */
+			struct ntsync_boost *pi_target;
+			int pi_prio;
+			struct list_head pi_node;
 		} mutex;
 		struct {
 			bool manual;
 			bool signaled;
+			/*
+			 * EVENT_SET_PI staged for the waiter that consumes
+			 * this signal: the record it will boost itself with.
+			 */
+			struct ntsync_boost *pi_rec;
+			int pi_prio;
+			__u32 pi_policy;
 		} event;
 	} u;
 
@@ -95,14 +126,16 @@ struct ntsync_q_entry {
 	struct ntsync_obj *obj;
 	/* Position in the caller's array; count for the alert event. */
 	__u32 index;
+	/* The waiter's task->prio when this list was last ordered. */
+	int prio;
 };
 
 /* One in-flight WAIT_ANY or WAIT_ALL; owned by the waiting task. */
 struct ntsync_q {
 	struct task_struct *task;
 	__u32 owner;
-	/* Kernel priority (task->prio) at enqueue: orders the wait queues. */
-	int prio;
+	/* Enqueue order; breaks ties between waiters of equal priority. */
+	u64 seq;
 
 	/*
 	 * -1 while nobody has satisfied the wait; a waker claims the wait by
@@ -114,11 +147,40 @@ struct ntsync_q {
 	bool all;
 	/* Set by the waker that handed over an abandoned mutex. */
 	bool ownerdead;
+	/* A mutex is among the objects: the wait takes part in PI. */
+	bool has_mutex;
+	/* In the PI registry of blocked waiters (under ntsync_pi_mutex). */
+	bool pi_registered;
+	struct hlist_node pi_hnode;
+
+	/*
+	 * EVENT_SET_PI boosts handed over by the events this wait consumed,
+	 * filled in by the waker under the event's lock: the best one, and
+	 * the records of the others, to be freed.
+	 */
+	struct ntsync_boost *pi_rec;
+	int pi_prio;
+	__u32 pi_policy;
+	struct list_head pi_discard;
+
 	/* Number of objects, not counting the alert event. */
 	__u32 count;
 	/* Entries holding an object reference: count, plus one for an alert. */
 	__u32 total_count;
 	struct ntsync_q_entry entries[];
+};
+
+/*
+ * Per-ioctl PI work (§6 of the design): records allocated before any lock
+ * is taken, and records and task references retired while locks were held,
+ * all released by ntsync_pi_work_finish() once every lock is dropped.  No
+ * slab call ever happens under a raw spinlock.
+ */
+struct ntsync_pi_work {
+	struct list_head pool;
+	struct list_head to_free;
+	/* Former mutex owner whose reference is dropped at finish. */
+	struct task_struct *put_task;
 };
 
 /* ntsync_main.c */
@@ -136,6 +198,28 @@ int ntsync_create_event(struct ntsync_device *dev, void __user *argp);
 long ntsync_obj_ioctl(struct file *file, unsigned int cmd, unsigned long parm);
 bool ntsync_obj_is_signaled(const struct ntsync_obj *obj, __u32 owner);
 void ntsync_obj_acquire(struct ntsync_obj *obj, struct ntsync_q *q);
+void ntsync_obj_destroy(struct ntsync_obj *obj);
+
+/* ntsync_pi.c */
+extern bool ntsync_pi_enabled;
+void ntsync_pi_exit(void);
+void ntsync_pi_work_init(struct ntsync_pi_work *w);
+void ntsync_pi_work_prealloc(struct ntsync_pi_work *w, unsigned int nr);
+struct ntsync_boost *ntsync_pi_work_take(struct ntsync_pi_work *w);
+void ntsync_pi_work_finish(struct ntsync_pi_work *w);
+struct ntsync_boost *ntsync_boost_alloc(void);
+void ntsync_boost_free(struct ntsync_boost *rec);
+void ntsync_pi_discard(struct ntsync_q *q, struct ntsync_boost *rec);
+void ntsync_pi_mutex_changed(struct ntsync_obj *mutex,
+			     struct ntsync_pi_work *w);
+void ntsync_pi_mutex_release(struct ntsync_obj *mutex);
+void ntsync_pi_wait_queued(struct ntsync_q *q, struct ntsync_pi_work *w);
+void ntsync_pi_wait_done(struct ntsync_q *q, struct ntsync_pi_work *w);
+void ntsync_pi_drain_event(struct ntsync_pi_work *w);
+void ntsync_pi_consume_event(struct ntsync_device *dev, struct ntsync_q *q,
+			     struct ntsync_pi_work *w);
+void ntsync_pi_device_release(struct ntsync_device *dev);
+int ntsync_pi_check_request(__u32 policy, __u32 prio);
 
 /* ntsync_wait.c */
 bool ntsync_lock_obj(struct ntsync_device *dev, struct ntsync_obj *obj)

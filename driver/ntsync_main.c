@@ -41,6 +41,7 @@ struct ntsync_obj *ntsync_alloc_obj(struct ntsync_device *dev,
 /* For an object that never got a file, and from the file's release. */
 void ntsync_free_obj(struct ntsync_obj *obj)
 {
+	ntsync_obj_destroy(obj);
 	fput(obj->dev->file);
 	kfree(obj);
 }
@@ -118,6 +119,7 @@ static int ntsync_char_open(struct inode *inode, struct file *file)
 	if (!dev)
 		return -ENOMEM;
 	rt_mutex_init(&dev->wait_all_lock);
+	atomic64_set(&dev->wait_seq, 0);
 	dev->file = file;
 	file->private_data = dev;
 	return nonseekable_open(inode, file);
@@ -126,6 +128,7 @@ static int ntsync_char_open(struct inode *inode, struct file *file)
 /* Runs when the last object of the device is gone too (they pin it). */
 static int ntsync_char_release(struct inode *inode, struct file *file)
 {
+	ntsync_pi_device_release(file->private_data);
 	kfree(file->private_data);
 	return 0;
 }
@@ -175,6 +178,7 @@ static int __init ntsync_init(void)
 static void __exit ntsync_exit(void)
 {
 	misc_deregister(&ntsync_misc);
+	ntsync_pi_exit();
 }
 
 module_init(ntsync_init);

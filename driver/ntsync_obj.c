@@ -11,9 +11,14 @@
  */
 
 #include <linux/fs.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
 #include <linux/uaccess.h>
 
 #include "ntsync_internal.h"
+
+static void ntsync_event_hand_over_pi(struct ntsync_obj *event,
+				      struct ntsync_q *q);
 
 bool ntsync_obj_is_signaled(const struct ntsync_obj *obj, __u32 owner)
 {
@@ -44,10 +49,59 @@ void ntsync_obj_acquire(struct ntsync_obj *obj, struct ntsync_q *q)
 		obj->u.mutex.ownerdead = false;
 		obj->u.mutex.count++;
 		obj->u.mutex.owner = q->owner;
+		/* The owner's task, for PI; referenced until it lets go. */
+		if (!obj->u.mutex.owner_task) {
+			get_task_struct(q->task);
+			obj->u.mutex.owner_task = q->task;
+		}
 		break;
 	case NTSYNC_TYPE_EVENT:
 		if (!obj->u.event.manual)
 			obj->u.event.signaled = false;
+		ntsync_event_hand_over_pi(obj, q);
+		break;
+	}
+}
+
+/*
+ * The signal this wait consumes carries the EVENT_SET_PI staged with it:
+ * move the staged record to the wait, under the event's lock, so that
+ * exactly one consumer gets it (one-shot) and no later signal's boost can
+ * be taken for this one.  Keeps the best of several (a wait-all).
+ */
+static void ntsync_event_hand_over_pi(struct ntsync_obj *event,
+				      struct ntsync_q *q)
+{
+	struct ntsync_boost *rec = event->u.event.pi_rec;
+
+	if (!rec)
+		return;
+	event->u.event.pi_rec = NULL;
+	if (q->pi_rec && q->pi_prio <= event->u.event.pi_prio) {
+		ntsync_pi_discard(q, rec);
+		return;
+	}
+	if (q->pi_rec)
+		ntsync_pi_discard(q, q->pi_rec);
+	q->pi_rec = rec;
+	q->pi_prio = event->u.event.pi_prio;
+	q->pi_policy = event->u.event.pi_policy;
+}
+
+/* Type-specific teardown when the object's file is released. */
+void ntsync_obj_destroy(struct ntsync_obj *obj)
+{
+	switch (obj->type) {
+	case NTSYNC_TYPE_MUTEX:
+		ntsync_pi_mutex_release(obj);
+		if (obj->u.mutex.owner_task)
+			put_task_struct(obj->u.mutex.owner_task);
+		break;
+	case NTSYNC_TYPE_EVENT:
+		/* A boost staged on an event nobody consumed. */
+		ntsync_boost_free(obj->u.event.pi_rec);
+		break;
+	default:
 		break;
 	}
 }
@@ -164,8 +218,9 @@ static int ntsync_mutex_unlock(struct ntsync_obj *mutex, void __user *argp)
 	struct ntsync_mutex_args __user *user_args = argp;
 	struct ntsync_device *dev = mutex->dev;
 	struct ntsync_mutex_args args;
+	struct ntsync_pi_work w;
+	bool all, pi_changed = false;
 	__u32 prev;
-	bool all;
 	int ret = 0;
 
 	if (copy_from_user(&args, argp, sizeof(args)) ||
@@ -176,18 +231,29 @@ static int ntsync_mutex_unlock(struct ntsync_obj *mutex, void __user *argp)
 	if (!args.owner)
 		return -EINVAL;
 
+	ntsync_pi_work_init(&w);
 	all = ntsync_lock_obj(dev, mutex);
 	prev = mutex->u.mutex.count;
 	if (mutex->u.mutex.owner != args.owner) {
 		ret = -EPERM;
-	} else {
-		if (!--mutex->u.mutex.count) {
-			mutex->u.mutex.owner = 0;
-			ntsync_wake_waiters(dev, mutex, all);
-		}
+	} else if (!--mutex->u.mutex.count) {
+		mutex->u.mutex.owner = 0;
+		/* The old owner's reference goes once no lock is held. */
+		w.put_task = mutex->u.mutex.owner_task;
+		mutex->u.mutex.owner_task = NULL;
+		ntsync_wake_waiters(dev, mutex, all);
+		pi_changed = true;
+	} else if (!mutex->u.mutex.owner_task) {
+		/* Created owned: the owner's task shows itself now. */
+		get_task_struct(current);
+		mutex->u.mutex.owner_task = current;
+		pi_changed = true;
 	}
 	ntsync_unlock_obj(dev, mutex, all);
 
+	if (pi_changed)
+		ntsync_pi_mutex_changed(mutex, &w);
+	ntsync_pi_work_finish(&w);
 	if (ret)
 		return ret;
 	return put_user(prev, &user_args->count);
@@ -196,6 +262,7 @@ static int ntsync_mutex_unlock(struct ntsync_obj *mutex, void __user *argp)
 static int ntsync_mutex_kill(struct ntsync_obj *mutex, void __user *argp)
 {
 	struct ntsync_device *dev = mutex->dev;
+	struct ntsync_pi_work w;
 	__u32 owner;
 	bool all;
 	int ret = 0;
@@ -207,6 +274,7 @@ static int ntsync_mutex_kill(struct ntsync_obj *mutex, void __user *argp)
 	if (!owner)
 		return -EINVAL;
 
+	ntsync_pi_work_init(&w);
 	all = ntsync_lock_obj(dev, mutex);
 	if (mutex->u.mutex.owner != owner) {
 		ret = -EPERM;
@@ -214,9 +282,15 @@ static int ntsync_mutex_kill(struct ntsync_obj *mutex, void __user *argp)
 		mutex->u.mutex.ownerdead = true;
 		mutex->u.mutex.owner = 0;
 		mutex->u.mutex.count = 0;
+		w.put_task = mutex->u.mutex.owner_task;
+		mutex->u.mutex.owner_task = NULL;
 		ntsync_wake_waiters(dev, mutex, all);
 	}
 	ntsync_unlock_obj(dev, mutex, all);
+
+	if (!ret)
+		ntsync_pi_mutex_changed(mutex, &w);
+	ntsync_pi_work_finish(&w);
 	return ret;
 }
 
@@ -230,6 +304,7 @@ static int ntsync_event_change(struct ntsync_obj *event, void __user *argp,
 			       enum ntsync_event_op op)
 {
 	struct ntsync_device *dev = event->dev;
+	struct ntsync_boost *cancelled = NULL;
 	__u32 prev;
 	bool all;
 
@@ -240,18 +315,68 @@ static int ntsync_event_change(struct ntsync_obj *event, void __user *argp,
 
 	all = ntsync_lock_obj(dev, event);
 	prev = event->u.event.signaled;
-	if (op == NTSYNC_EVENT_RESET) {
-		event->u.event.signaled = false;
-	} else {
+	if (op != NTSYNC_EVENT_RESET) {
 		event->u.event.signaled = true;
 		ntsync_wake_waiters(dev, event, all);
+	}
+	if (op != NTSYNC_EVENT_SET) {
 		/* A pulse wakes whoever can take the event, then clears it. */
-		if (op == NTSYNC_EVENT_PULSE)
-			event->u.event.signaled = false;
+		event->u.event.signaled = false;
+		/* No signal left, so no boost staged with it either. */
+		cancelled = event->u.event.pi_rec;
+		event->u.event.pi_rec = NULL;
 	}
 	ntsync_unlock_obj(dev, event, all);
 
+	/* Freed outside the lock: no slab call under a raw spinlock. */
+	ntsync_boost_free(cancelled);
 	return put_user(prev, (__u32 __user *)argp);
+}
+
+/*
+ * EVENT_SET_PI: EVENT_SET, plus a boost staged on the event for the waiter
+ * that consumes this signal, which applies it to itself (one-shot; the last
+ * signaller wins; a reset cancels).  Staging at the waiter's side closes the
+ * race where a waiter takes the signal without ever having been queued.
+ */
+static int ntsync_event_set_pi(struct ntsync_obj *event, void __user *argp)
+{
+	struct ntsync_device *dev = event->dev;
+	struct ntsync_event_set_pi_args args;
+	struct ntsync_boost *rec = NULL, *replaced = NULL;
+	bool all;
+	int ret;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	if (event->type != NTSYNC_TYPE_EVENT)
+		return -EINVAL;
+	if (args.flags || args.__pad)
+		return -EINVAL;
+	/* prio 0 is "no boost": exactly EVENT_SET. */
+	if (args.prio) {
+		ret = ntsync_pi_check_request(args.policy, args.prio);
+		if (ret)
+			return ret;
+		/* Allocated before the lock; handed to the consumer. */
+		rec = ntsync_boost_alloc();
+		if (!rec)
+			return -ENOMEM;
+	}
+
+	all = ntsync_lock_obj(dev, event);
+	if (rec) {
+		replaced = event->u.event.pi_rec;
+		event->u.event.pi_rec = rec;
+		event->u.event.pi_prio = MAX_RT_PRIO - 1 - args.prio;
+		event->u.event.pi_policy = args.policy;
+	}
+	event->u.event.signaled = true;
+	ntsync_wake_waiters(dev, event, all);
+	ntsync_unlock_obj(dev, event, all);
+
+	ntsync_boost_free(replaced);
+	return 0;
 }
 
 static int ntsync_sem_read(struct ntsync_obj *sem, void __user *argp)
@@ -337,6 +462,8 @@ long ntsync_obj_ioctl(struct file *file, unsigned int cmd, unsigned long parm)
 		return ntsync_event_change(obj, argp, NTSYNC_EVENT_PULSE);
 	case NTSYNC_IOC_EVENT_READ:
 		return ntsync_event_read(obj, argp);
+	case NTSYNC_IOC_EVENT_SET_PI:
+		return ntsync_event_set_pi(obj, argp);
 	default:
 		return -ENOIOCTLCMD;
 	}

@@ -6,9 +6,12 @@
  * queues (struct ntsync_q and its entries on objects' lists), the order in
  * which waiters are woken, and the sleep with its absolute deadline.
  *
- * Queues are ordered by the waiter's kernel priority at enqueue (lower
- * task->prio first) and first-in first-out within one priority; wakers walk
- * them from the head, so the best waiter that the object can satisfy wins.
+ * Queues are ordered by the waiter's kernel priority (lower task->prio
+ * first) and first-in first-out within one priority.  Each entry remembers
+ * the priority it was sorted by; before every wake pass the queue is checked
+ * against the waiters' current priorities and re-sorted if one changed (a PI
+ * boost, sched_setattr()).  Wakers walk the wait-any and wait-all queues of
+ * an object together, best first, so the best waiter it can satisfy wins.
  *
  * A waker satisfies a wait by claiming ntsync_q.signaled with a cmpxchg and
  * consuming the object(s) for the waiter, all under the lock that owns the
@@ -18,6 +21,7 @@
  */
 
 #include <linux/hrtimer.h>
+#include <linux/list_sort.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -80,22 +84,61 @@ static void ntsync_all_hint_add(struct ntsync_obj *obj, int delta)
 	raw_spin_unlock(&obj->lock);
 }
 
+/* Queue order: better (lower) priority first, then earlier enqueue. */
+static int ntsync_cmp_waiters(void *priv, const struct list_head *a,
+			      const struct list_head *b)
+{
+	const struct ntsync_q_entry *ea = list_entry(a, struct ntsync_q_entry,
+						     node);
+	const struct ntsync_q_entry *eb = list_entry(b, struct ntsync_q_entry,
+						     node);
+
+	if (ea->prio != eb->prio)
+		return ea->prio < eb->prio ? -1 : 1;
+	if (ea->q->seq != eb->q->seq)
+		return ea->q->seq < eb->q->seq ? -1 : 1;
+	return 0;
+}
+
 /*
- * Queue @new behind every waiter of better or equal priority.  Searching
- * from the tail makes the common case, equal priorities, constant time.
+ * Queue @new behind every waiter of better or equal priority.  It is the
+ * newest, so searching from the tail makes the common case, equal
+ * priorities, constant time.
  */
 static void ntsync_insert_waiter(struct ntsync_q_entry *new,
 				 struct list_head *head)
 {
 	struct ntsync_q_entry *entry;
 
+	new->prio = READ_ONCE(new->q->task->prio);
 	list_for_each_entry_reverse(entry, head, node) {
-		if (entry->q->prio <= new->q->prio) {
+		if (entry->prio <= new->prio) {
 			list_add(&new->node, &entry->node);
 			return;
 		}
 	}
 	list_add(&new->node, head);
+}
+
+/*
+ * Re-sort the queue if a waiter's priority changed since it was sorted.
+ * list_sort() is stable and allocates nothing: legal under a raw spinlock.
+ */
+static void ntsync_refresh_order(struct list_head *head)
+{
+	struct ntsync_q_entry *entry;
+	bool changed = false;
+
+	list_for_each_entry(entry, head, node) {
+		int prio = READ_ONCE(entry->q->task->prio);
+
+		if (prio != entry->prio) {
+			entry->prio = prio;
+			changed = true;
+		}
+	}
+	if (changed)
+		list_sort(NULL, head, ntsync_cmp_waiters);
 }
 
 /* Claim @q for @index; true if this caller won it. */
@@ -106,26 +149,16 @@ static bool ntsync_claim(struct ntsync_q *q, __u32 index)
 	return atomic_try_cmpxchg(&q->signaled, &unclaimed, index);
 }
 
-/* Hand the object to its wait-any waiters, best first, while it lasts. */
-static void ntsync_try_wake_any(struct ntsync_obj *obj)
+/* Hand the object to one wait-any waiter if it can take it. */
+static void ntsync_try_wake_any(struct ntsync_obj *obj,
+				struct ntsync_q_entry *entry)
 {
-	struct ntsync_q_entry *entry;
+	struct ntsync_q *q = entry->q;
 
-	ntsync_assert_owned(obj);
-
-	list_for_each_entry(entry, &obj->any_waiters, node) {
-		struct ntsync_q *q = entry->q;
-
-		if (!ntsync_obj_is_signaled(obj, q->owner)) {
-			/* A mutex may still suit a waiter with another owner. */
-			if (obj->type == NTSYNC_TYPE_MUTEX)
-				continue;
-			break;
-		}
-		if (ntsync_claim(q, entry->index)) {
-			ntsync_obj_acquire(obj, q);
-			wake_up_process(q->task);
-		}
+	if (ntsync_obj_is_signaled(obj, q->owner) &&
+	    ntsync_claim(q, entry->index)) {
+		ntsync_obj_acquire(obj, q);
+		wake_up_process(q->task);
 	}
 }
 
@@ -157,15 +190,42 @@ static void ntsync_try_wake_all(struct ntsync_device *dev, struct ntsync_q *q)
 void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 			 bool all)
 {
-	struct ntsync_q_entry *entry;
+	struct list_head *any_head = &obj->any_waiters;
+	struct list_head *all_head = &obj->all_waiters;
+	struct ntsync_q_entry *any, *each;
 
 	ntsync_assert_owned(obj);
 
-	if (all) {
-		list_for_each_entry(entry, &obj->all_waiters, node)
-			ntsync_try_wake_all(dev, entry->q);
+	ntsync_refresh_order(any_head);
+	/* Without wait_all_lock there are no wait-all waiters to see. */
+	if (all)
+		ntsync_refresh_order(all_head);
+	else
+		all_head = NULL;
+
+	any = list_first_entry(any_head, struct ntsync_q_entry, node);
+	each = all_head ? list_first_entry(all_head, struct ntsync_q_entry,
+					   node) : NULL;
+	for (;;) {
+		bool any_left = &any->node != any_head;
+		bool all_left = all_head && &each->node != all_head;
+
+		if (!any_left && !all_left)
+			break;
+		/* Only a mutex can suit one waiter and not another. */
+		if (obj->type != NTSYNC_TYPE_MUTEX &&
+		    !ntsync_obj_is_signaled(obj, 0))
+			break;
+		if (any_left && (!all_left ||
+				 ntsync_cmp_waiters(NULL, &any->node,
+						    &each->node) <= 0)) {
+			ntsync_try_wake_any(obj, any);
+			any = list_next_entry(any, node);
+		} else {
+			ntsync_try_wake_all(dev, each->q);
+			each = list_next_entry(each, node);
+		}
 	}
-	ntsync_try_wake_any(obj);
 }
 
 static void ntsync_free_q(struct ntsync_q *q)
@@ -212,10 +272,14 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 		return -ENOMEM;
 	q->task = current;
 	q->owner = args->owner;
-	q->prio = current->prio;
+	q->seq = atomic64_inc_return(&dev->wait_seq);
 	atomic_set(&q->signaled, -1);
 	q->all = all;
 	q->ownerdead = false;
+	q->has_mutex = false;
+	q->pi_registered = false;
+	q->pi_rec = NULL;
+	INIT_LIST_HEAD(&q->pi_discard);
 	q->count = count;
 	q->total_count = 0;
 
@@ -240,6 +304,7 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 	/* The owner acquires mutexes; zero means "unowned" and cannot. */
 	if (has_mutex && !args->owner)
 		goto err;
+	q->has_mutex = has_mutex;
 	if (args->alert && q->entries[count].obj->type != NTSYNC_TYPE_EVENT)
 		goto err;
 	/* A wait-all takes each object once: no duplicates, alert included. */
@@ -342,6 +407,7 @@ int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
 {
 	struct ntsync_wait_args __user *user_args = argp;
 	struct ntsync_wait_args args;
+	struct ntsync_pi_work w;
 	struct ntsync_q *q;
 	int ret = 0;
 	__u32 i;
@@ -354,8 +420,15 @@ int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
 	if (ret)
 		return ret;
 
+	ntsync_pi_work_init(&w);
+	ntsync_pi_drain_event(&w);
+
 	if (ntsync_try_acquire_any(dev, q))
 		goto out;
+
+	/* A record for the owner we may boost, allocated before any lock. */
+	if (q->has_mutex)
+		ntsync_pi_work_prealloc(&w, 1);
 
 	for (i = 0; i < q->total_count; i++) {
 		struct ntsync_q_entry *entry = &q->entries[i];
@@ -373,9 +446,11 @@ int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
 		if (atomic_read(&q->signaled) != -1)
 			break;
 		all = ntsync_lock_obj(dev, obj);
-		ntsync_try_wake_any(obj);
+		ntsync_wake_waiters(dev, obj, all);
 		ntsync_unlock_obj(dev, obj, all);
 	}
+
+	ntsync_pi_wait_queued(q, &w);
 
 	ret = ntsync_schedule(q, args.timeout,
 			      args.flags & NTSYNC_WAIT_REALTIME);
@@ -389,9 +464,13 @@ int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
 		ntsync_unlock_obj(dev, obj, all);
 	}
 
+	ntsync_pi_wait_done(q, &w);
+
 out:
+	ntsync_pi_consume_event(dev, q, &w);
 	ret = ntsync_wait_result(q, ret, user_args);
 	ntsync_free_q(q);
+	ntsync_pi_work_finish(&w);
 	return ret;
 }
 
@@ -400,6 +479,7 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	struct ntsync_wait_args __user *user_args = argp;
 	struct ntsync_q_entry *alert_entry = NULL;
 	struct ntsync_wait_args args;
+	struct ntsync_pi_work w;
 	struct ntsync_q *q;
 	int ret = 0;
 	__u32 i;
@@ -413,6 +493,11 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 		return ret;
 	if (args.alert)
 		alert_entry = &q->entries[q->count];
+
+	ntsync_pi_work_init(&w);
+	ntsync_pi_drain_event(&w);
+	if (q->has_mutex)
+		ntsync_pi_work_prealloc(&w, 1);
 
 	rt_mutex_lock(&dev->wait_all_lock);
 
@@ -442,9 +527,11 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 		struct ntsync_obj *alert = alert_entry->obj;
 
 		all = ntsync_lock_obj(dev, alert);
-		ntsync_try_wake_any(alert);
+		ntsync_wake_waiters(dev, alert, all);
 		ntsync_unlock_obj(dev, alert, all);
 	}
+
+	ntsync_pi_wait_queued(q, &w);
 
 	ret = ntsync_schedule(q, args.timeout,
 			      args.flags & NTSYNC_WAIT_REALTIME);
@@ -465,7 +552,11 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 
 	rt_mutex_unlock(&dev->wait_all_lock);
 
+	ntsync_pi_wait_done(q, &w);
+	/* Wait-all consumes EVENT_SET_PI too (the spec left this open). */
+	ntsync_pi_consume_event(dev, q, &w);
 	ret = ntsync_wait_result(q, ret, user_args);
 	ntsync_free_q(q);
+	ntsync_pi_work_finish(&w);
 	return ret;
 }

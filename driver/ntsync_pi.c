@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ntsync-nspa: priority inheritance and priority-carrying event signals.
+ *
+ * Owns: the boost records (struct ntsync_boost, at most one per task,
+ * module-wide), the registry of blocked waiters used to follow PI chains,
+ * the per-ioctl PI work, and the rules on who may request a boost.
+ *
+ * A task's boost has contributions: every mutex it owns that has real-time
+ * waiters (mutex PI), and the EVENT_SET_PI it consumed last, until its next
+ * wait.  The task runs at the best of them.  Its own attributes are saved
+ * once, when its record is created, and restored exactly when the last
+ * contribution ends; every source works from that one base, so no boost
+ * ever takes a boosted state as its base.
+ *
+ * Locks:
+ *   ntsync_pi_mutex (sleeping, rt_mutex based on PREEMPT_RT) serialises
+ *     every change of a contribution, its application with
+ *     sched_setattr_nocheck(), the mutexes' pi_* fields, and the registry
+ *     of blocked waiters.  Taken with no other ntsync lock held, since
+ *     setting a task's attributes takes scheduler locks and must never run
+ *     under a raw spinlock.
+ *   ntsync_boost_lock (raw spinlock) protects the table of records, so the
+ *     wait path can look a task up without the mutex; pointer updates only.
+ *     Records are inserted and removed with both locks held.
+ *
+ * Allocation: records come from the ioctl's pi_work pool, filled before any
+ * lock is taken; in this file's sleepable context a missing record may also
+ * be allocated directly, and if that fails the boost is skipped (a
+ * transient inversion, never a failed ioctl).  Retired records and task
+ * references are released by ntsync_pi_work_finish() once no lock is held.
+ */
+
+#include <linux/capability.h>
+#include <linux/file.h>
+#include <linux/hashtable.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <uapi/linux/sched/types.h>
+
+#include "ntsync_internal.h"
+
+bool ntsync_pi_enabled = true;
+module_param_named(pi, ntsync_pi_enabled, bool, 0644);
+MODULE_PARM_DESC(pi, "Boost mutex owners to their best waiter's priority (default: on)");
+
+/* Mutexes re-evaluated by one operation at most: bounds chain walks. */
+#define NTSYNC_PI_CHAIN_MAX	64
+
+/* The attributes a task had before any boost; restored exactly. */
+struct ntsync_sched_base {
+	unsigned int policy;
+	unsigned int rt_priority;
+	int nice;
+	bool reset_on_fork;
+	/* task->normal_prio at save time: boosts must beat it to apply. */
+	int normal_prio;
+};
+
+struct ntsync_boost {
+	/* In ntsync_boosts while live; under both PI locks. */
+	struct hlist_node hnode;
+	/* In a pi_work pool or free list, or a q's discard list. */
+	struct list_head work_node;
+	/* Referenced while the record is live. */
+	struct task_struct *task;
+	struct ntsync_sched_base base;
+	/* obj->u.mutex.pi_node of the mutexes contributing to this task. */
+	struct list_head mutexes;
+	/* The EVENT_SET_PI consumed last, or NTSYNC_NO_BOOST. */
+	int event_prio;
+	__u32 event_policy;
+	struct ntsync_device *event_dev;
+	/* What is applied to the task now. */
+	int applied_prio;
+	__u32 applied_policy;
+};
+
+static DEFINE_MUTEX(ntsync_pi_mutex);
+static DEFINE_RAW_SPINLOCK(ntsync_boost_lock);
+/* Live records by task; see the locking rules above. */
+static DEFINE_HASHTABLE(ntsync_boosts, 6);
+/* Blocked waits that include a mutex, by task; under ntsync_pi_mutex. */
+static DEFINE_HASHTABLE(ntsync_pi_waiters, 6);
+/* Records with an EVENT_SET_PI contribution: lets waits skip the drain. */
+static atomic_t ntsync_event_boosts = ATOMIC_INIT(0);
+
+/* Mutexes to re-evaluate, each with a file reference; under pi_mutex. */
+static struct ntsync_obj *ntsync_pi_chain[NTSYNC_PI_CHAIN_MAX];
+static unsigned int ntsync_pi_chain_len;
+
+struct ntsync_boost *ntsync_boost_alloc(void)
+{
+	return kzalloc(sizeof(struct ntsync_boost), GFP_KERNEL_ACCOUNT);
+}
+
+/* NULL-safe, like kfree(). */
+void ntsync_boost_free(struct ntsync_boost *rec)
+{
+	kfree(rec);
+}
+
+void ntsync_pi_work_init(struct ntsync_pi_work *w)
+{
+	INIT_LIST_HEAD(&w->pool);
+	INIT_LIST_HEAD(&w->to_free);
+	w->put_task = NULL;
+}
+
+/* Fill the pool; call with no lock held.  Failure only empties the pool. */
+void ntsync_pi_work_prealloc(struct ntsync_pi_work *w, unsigned int nr)
+{
+	while (nr--) {
+		struct ntsync_boost *rec = ntsync_boost_alloc();
+
+		if (!rec)
+			return;
+		list_add(&rec->work_node, &w->pool);
+	}
+}
+
+/* Take a record from the pool: a pointer update, legal under any lock. */
+struct ntsync_boost *ntsync_pi_work_take(struct ntsync_pi_work *w)
+{
+	struct ntsync_boost *rec;
+
+	rec = list_first_entry_or_null(&w->pool, struct ntsync_boost,
+				       work_node);
+	if (rec)
+		list_del(&rec->work_node);
+	return rec;
+}
+
+/* Release what the ioctl retired or did not use; call with no lock held. */
+void ntsync_pi_work_finish(struct ntsync_pi_work *w)
+{
+	struct ntsync_boost *rec, *tmp;
+
+	list_splice_init(&w->pool, &w->to_free);
+	list_for_each_entry_safe(rec, tmp, &w->to_free, work_node) {
+		list_del(&rec->work_node);
+		if (rec->task)
+			put_task_struct(rec->task);
+		ntsync_boost_free(rec);
+	}
+	if (w->put_task)
+		put_task_struct(w->put_task);
+	w->put_task = NULL;
+}
+
+/* A staged record the wait will not use; caller owns @q's locks. */
+void ntsync_pi_discard(struct ntsync_q *q, struct ntsync_boost *rec)
+{
+	list_add(&rec->work_node, &q->pi_discard);
+}
+
+/* May the caller make a task run at (policy, prio)?  prio is 1..99. */
+int ntsync_pi_check_request(__u32 policy, __u32 prio)
+{
+	if (policy != SCHED_FIFO && policy != SCHED_RR)
+		return -EINVAL;
+	if (prio < 1 || prio > MAX_RT_PRIO - 1)
+		return -EINVAL;
+	/* Nothing above what the caller could set for itself. */
+	if ((current->policy == SCHED_FIFO || current->policy == SCHED_RR) &&
+	    prio <= current->rt_priority)
+		return 0;
+	if (prio <= task_rlimit(current, RLIMIT_RTPRIO))
+		return 0;
+	if (capable(CAP_SYS_NICE))
+		return 0;
+	return -EPERM;
+}
+
+static struct ntsync_boost *ntsync_boost_find(struct task_struct *task)
+{
+	struct ntsync_boost *rec;
+
+	lockdep_assert_held(&ntsync_boost_lock);
+	hash_for_each_possible(ntsync_boosts, rec, hnode, (unsigned long)task) {
+		if (rec->task == task)
+			return rec;
+	}
+	return NULL;
+}
+
+/*
+ * The record of @task, created if needed from @spare, the pool, or the slab
+ * (this context may sleep); NULL if none can be had.
+ */
+static struct ntsync_boost *ntsync_boost_get(struct task_struct *task,
+					     struct ntsync_boost *spare,
+					     struct ntsync_pi_work *w)
+{
+	struct ntsync_boost *rec;
+
+	lockdep_assert_held(&ntsync_pi_mutex);
+
+	raw_spin_lock(&ntsync_boost_lock);
+	rec = ntsync_boost_find(task);
+	raw_spin_unlock(&ntsync_boost_lock);
+	/* Records only come and go under ntsync_pi_mutex: still valid. */
+	if (rec)
+		return rec;
+
+	rec = spare;
+	if (!rec)
+		rec = ntsync_pi_work_take(w);
+	if (!rec)
+		rec = ntsync_boost_alloc();
+	if (!rec)
+		return NULL;
+
+	/* The record's reference on the task; dropped when it is freed. */
+	get_task_struct(task);
+	rec->task = task;
+	rec->base.policy = task->policy;
+	rec->base.rt_priority = task->rt_priority;
+	rec->base.nice = task_nice(task);
+	rec->base.reset_on_fork = task->sched_reset_on_fork;
+	rec->base.normal_prio = task->normal_prio;
+	INIT_LIST_HEAD(&rec->mutexes);
+	rec->event_prio = NTSYNC_NO_BOOST;
+	rec->event_dev = NULL;
+	rec->applied_prio = NTSYNC_NO_BOOST;
+	rec->applied_policy = 0;
+
+	raw_spin_lock(&ntsync_boost_lock);
+	hash_add(ntsync_boosts, &rec->hnode, (unsigned long)task);
+	raw_spin_unlock(&ntsync_boost_lock);
+	return rec;
+}
+
+/* Run @task at (policy, kernel prio), or at @base for NTSYNC_NO_BOOST. */
+static void ntsync_sched_apply(struct task_struct *task, __u32 policy,
+			       int prio, const struct ntsync_sched_base *base)
+{
+	struct sched_attr attr = {
+		.size = sizeof(attr),
+		/* Kept across the boost so that nice survives the way back. */
+		.sched_nice = base->nice,
+	};
+	int ret;
+
+	if (prio == NTSYNC_NO_BOOST) {
+		attr.sched_policy = base->policy;
+		attr.sched_priority = base->rt_priority;
+	} else {
+		attr.sched_policy = policy;
+		attr.sched_priority = MAX_RT_PRIO - 1 - prio;
+	}
+	if (base->reset_on_fork)
+		attr.sched_flags |= SCHED_FLAG_RESET_ON_FORK;
+
+	ret = sched_setattr_nocheck(task, &attr);
+	/* A task that is exiting cannot be changed, nor needs to be. */
+	if (ret)
+		pr_debug("ntsync: pid %d: sched_setattr: %d\n",
+			 task_pid_nr(task), ret);
+}
+
+/*
+ * Apply the best contribution of @rec to its task.  Retires the record
+ * (into @w) when nothing contributes any more.  Returns true when the
+ * task's priority changed, so that PI chains through it can be followed.
+ */
+static bool ntsync_boost_update(struct ntsync_boost *rec,
+				struct ntsync_pi_work *w)
+{
+	int best = NTSYNC_NO_BOOST;
+	__u32 policy = SCHED_FIFO;
+	struct ntsync_obj *mutex;
+	bool changed;
+
+	lockdep_assert_held(&ntsync_pi_mutex);
+
+	list_for_each_entry(mutex, &rec->mutexes, u.mutex.pi_node)
+		best = min(best, mutex->u.mutex.pi_prio);
+	if (rec->event_prio < best) {
+		best = rec->event_prio;
+		policy = rec->event_policy;
+	}
+	/* Never "boost" a task to where it stands by itself, or lower. */
+	if (best >= rec->base.normal_prio)
+		best = NTSYNC_NO_BOOST;
+
+	changed = best != rec->applied_prio ||
+		  (best != NTSYNC_NO_BOOST && policy != rec->applied_policy);
+	if (changed) {
+		ntsync_sched_apply(rec->task, policy, best, &rec->base);
+		rec->applied_prio = best;
+		rec->applied_policy = policy;
+	}
+
+	if (list_empty(&rec->mutexes) && rec->event_prio == NTSYNC_NO_BOOST) {
+		raw_spin_lock(&ntsync_boost_lock);
+		hash_del(&rec->hnode);
+		raw_spin_unlock(&ntsync_boost_lock);
+		/* Freed with its task reference once no lock is held. */
+		list_add(&rec->work_node, &w->to_free);
+	}
+	return changed;
+}
+
+/* Queue @mutex for re-evaluation, with a file reference; under pi_mutex. */
+static void ntsync_pi_chain_add(struct ntsync_obj *mutex)
+{
+	if (ntsync_pi_chain_len == NTSYNC_PI_CHAIN_MAX)
+		return;
+	get_file(mutex->file);
+	ntsync_pi_chain[ntsync_pi_chain_len++] = mutex;
+}
+
+static void ntsync_pi_chain_add_q(struct ntsync_q *q)
+{
+	__u32 i;
+
+	for (i = 0; i < q->count; i++) {
+		if (q->entries[i].obj->type == NTSYNC_TYPE_MUTEX)
+			ntsync_pi_chain_add(q->entries[i].obj);
+	}
+}
+
+/* @task's priority changed: its blocked wait's mutexes must follow. */
+static void ntsync_pi_chain_add_waits_of(struct task_struct *task)
+{
+	struct ntsync_q *q;
+
+	hash_for_each_possible(ntsync_pi_waiters, q, pi_hnode,
+			       (unsigned long)task) {
+		if (q->task == task)
+			ntsync_pi_chain_add_q(q);
+	}
+}
+
+/* Best priority among the waiters still waiting for @mutex. */
+static int ntsync_pi_best_waiter(struct ntsync_obj *mutex)
+{
+	struct ntsync_q_entry *entry;
+	int best = NTSYNC_NO_BOOST;
+
+	list_for_each_entry(entry, &mutex->any_waiters, node) {
+		if (atomic_read(&entry->q->signaled) == -1)
+			best = min(best, READ_ONCE(entry->q->task->prio));
+	}
+	list_for_each_entry(entry, &mutex->all_waiters, node) {
+		if (atomic_read(&entry->q->signaled) == -1)
+			best = min(best, READ_ONCE(entry->q->task->prio));
+	}
+	return best;
+}
+
+/* Bring the boost that @mutex gives its owner up to date. */
+static void ntsync_pi_reevaluate(struct ntsync_obj *mutex,
+				 struct ntsync_pi_work *w)
+{
+	struct ntsync_boost *old = mutex->u.mutex.pi_target;
+	struct ntsync_device *dev = mutex->dev;
+	struct task_struct *owner;
+	int best;
+	bool all;
+
+	all = ntsync_lock_obj(dev, mutex);
+	owner = mutex->u.mutex.owner_task;
+	/* Our own reference: the owner may change once the lock drops. */
+	if (owner)
+		get_task_struct(owner);
+	best = ntsync_pi_best_waiter(mutex);
+	ntsync_unlock_obj(dev, mutex, all);
+
+	if (!ntsync_pi_enabled || best >= MAX_RT_PRIO)
+		best = NTSYNC_NO_BOOST;
+	else
+		best = max(best, 0);	/* deadline waiters: the top RT level */
+
+	if (old && (!owner || old->task != owner || best == NTSYNC_NO_BOOST)) {
+		list_del(&mutex->u.mutex.pi_node);
+		mutex->u.mutex.pi_target = NULL;
+		if (ntsync_boost_update(old, w))
+			ntsync_pi_chain_add_waits_of(old->task);
+	}
+
+	if (owner && best != NTSYNC_NO_BOOST) {
+		struct ntsync_boost *rec = mutex->u.mutex.pi_target;
+
+		if (!rec) {
+			rec = ntsync_boost_get(owner, NULL, w);
+			if (rec) {
+				list_add(&mutex->u.mutex.pi_node, &rec->mutexes);
+				mutex->u.mutex.pi_target = rec;
+			}
+		}
+		if (rec) {
+			mutex->u.mutex.pi_prio = best;
+			if (ntsync_boost_update(rec, w))
+				ntsync_pi_chain_add_waits_of(owner);
+		}
+	}
+
+	if (owner)
+		put_task_struct(owner);
+}
+
+/*
+ * Re-evaluate the queued mutexes, and those that changes propagate to, up
+ * to NTSYNC_PI_CHAIN_MAX of them: iterative, bounded, no recursion.
+ */
+static void ntsync_pi_run_chain(struct ntsync_pi_work *w)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&ntsync_pi_mutex);
+
+	for (i = 0; i < ntsync_pi_chain_len; i++)
+		ntsync_pi_reevaluate(ntsync_pi_chain[i], w);
+	/* In task context fput() defers the final release: safe here. */
+	for (i = 0; i < ntsync_pi_chain_len; i++)
+		fput(ntsync_pi_chain[i]->file);
+	ntsync_pi_chain_len = 0;
+}
+
+/* The owner or the waiters of @mutex changed.  No lock held. */
+void ntsync_pi_mutex_changed(struct ntsync_obj *mutex,
+			     struct ntsync_pi_work *w)
+{
+	mutex_lock(&ntsync_pi_mutex);
+	ntsync_pi_chain_add(mutex);
+	ntsync_pi_run_chain(w);
+	mutex_unlock(&ntsync_pi_mutex);
+}
+
+/* @q was queued and is about to sleep: boost the owners it waits for. */
+void ntsync_pi_wait_queued(struct ntsync_q *q, struct ntsync_pi_work *w)
+{
+	if (!q->has_mutex)
+		return;
+	mutex_lock(&ntsync_pi_mutex);
+	hash_add(ntsync_pi_waiters, &q->pi_hnode, (unsigned long)q->task);
+	q->pi_registered = true;
+	ntsync_pi_chain_add_q(q);
+	ntsync_pi_run_chain(w);
+	mutex_unlock(&ntsync_pi_mutex);
+}
+
+/* @q left every queue: its owners lose what it gave them. */
+void ntsync_pi_wait_done(struct ntsync_q *q, struct ntsync_pi_work *w)
+{
+	if (!q->pi_registered)
+		return;
+	mutex_lock(&ntsync_pi_mutex);
+	hash_del(&q->pi_hnode);
+	q->pi_registered = false;
+	ntsync_pi_chain_add_q(q);
+	ntsync_pi_run_chain(w);
+	mutex_unlock(&ntsync_pi_mutex);
+}
+
+/* The mutex object is being freed: withdraw its contribution. */
+void ntsync_pi_mutex_release(struct ntsync_obj *mutex)
+{
+	struct ntsync_pi_work w;
+
+	/* Nobody else holds the dying object: a plain read is stable. */
+	if (!mutex->u.mutex.pi_target)
+		return;
+	ntsync_pi_work_init(&w);
+	mutex_lock(&ntsync_pi_mutex);
+	if (mutex->u.mutex.pi_target) {
+		struct ntsync_boost *old = mutex->u.mutex.pi_target;
+
+		list_del(&mutex->u.mutex.pi_node);
+		mutex->u.mutex.pi_target = NULL;
+		ntsync_boost_update(old, &w);
+	}
+	mutex_unlock(&ntsync_pi_mutex);
+	ntsync_pi_work_finish(&w);
+}
+
+/* Drop an EVENT_SET_PI contribution; the record may retire. */
+static void ntsync_pi_clear_event(struct ntsync_boost *rec,
+				  struct ntsync_pi_work *w)
+{
+	lockdep_assert_held(&ntsync_pi_mutex);
+	rec->event_prio = NTSYNC_NO_BOOST;
+	rec->event_dev = NULL;
+	atomic_dec(&ntsync_event_boosts);
+	ntsync_boost_update(rec, w);
+}
+
+/*
+ * Start of a wait: the EVENT_SET_PI boost the caller consumed in its last
+ * wait ends here.  Costs one atomic read when no such boost exists.
+ */
+void ntsync_pi_drain_event(struct ntsync_pi_work *w)
+{
+	struct ntsync_boost *rec;
+	bool active;
+
+	if (!atomic_read(&ntsync_event_boosts))
+		return;
+
+	raw_spin_lock(&ntsync_boost_lock);
+	rec = ntsync_boost_find(current);
+	active = rec && READ_ONCE(rec->event_prio) != NTSYNC_NO_BOOST;
+	raw_spin_unlock(&ntsync_boost_lock);
+	if (!active)
+		return;
+
+	mutex_lock(&ntsync_pi_mutex);
+	raw_spin_lock(&ntsync_boost_lock);
+	rec = ntsync_boost_find(current);
+	raw_spin_unlock(&ntsync_boost_lock);
+	if (rec && rec->event_prio != NTSYNC_NO_BOOST)
+		ntsync_pi_clear_event(rec, w);
+	mutex_unlock(&ntsync_pi_mutex);
+}
+
+/*
+ * End of a wait: apply the EVENT_SET_PI boost its events handed over, and
+ * let go of the records of those it did not keep.
+ */
+void ntsync_pi_consume_event(struct ntsync_device *dev, struct ntsync_q *q,
+			     struct ntsync_pi_work *w)
+{
+	struct ntsync_boost *staged = q->pi_rec, *rec;
+
+	list_splice_init(&q->pi_discard, &w->to_free);
+	if (!staged)
+		return;
+	q->pi_rec = NULL;
+
+	mutex_lock(&ntsync_pi_mutex);
+	rec = ntsync_boost_get(current, staged, w);
+	if (rec != staged)
+		list_add(&staged->work_node, &w->to_free);
+	if (rec) {
+		if (rec->event_prio == NTSYNC_NO_BOOST)
+			atomic_inc(&ntsync_event_boosts);
+		WRITE_ONCE(rec->event_prio, q->pi_prio);
+		rec->event_policy = q->pi_policy;
+		rec->event_dev = dev;
+		ntsync_boost_update(rec, w);
+	}
+	mutex_unlock(&ntsync_pi_mutex);
+}
+
+/* A device is closing: boosts consumed from its events end now. */
+void ntsync_pi_device_release(struct ntsync_device *dev)
+{
+	struct ntsync_boost *rec;
+	struct hlist_node *tmp;
+	struct ntsync_pi_work w;
+	int bkt;
+
+	if (!atomic_read(&ntsync_event_boosts))
+		return;
+
+	ntsync_pi_work_init(&w);
+	mutex_lock(&ntsync_pi_mutex);
+	/* Insertions and removals need this mutex: safe to walk. */
+	hash_for_each_safe(ntsync_boosts, bkt, tmp, rec, hnode) {
+		if (rec->event_dev == dev &&
+		    rec->event_prio != NTSYNC_NO_BOOST)
+			ntsync_pi_clear_event(rec, &w);
+	}
+	mutex_unlock(&ntsync_pi_mutex);
+	ntsync_pi_work_finish(&w);
+}
+
+/* Every object and device is gone by now, and with them every record. */
+void ntsync_pi_exit(void)
+{
+	WARN_ON(!hash_empty(ntsync_boosts));
+	WARN_ON(!hash_empty(ntsync_pi_waiters));
+}

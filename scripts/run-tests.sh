@@ -1,0 +1,194 @@
+#!/bin/bash
+# The whole test suite, as `make check` and CI run it:
+#   - lint of the driver (checkpatch --strict, W=1, sparse),
+#   - the VM harness' self-test,
+#   - the functional suite in QEMU on Debian's PREEMPT_RT kernel (64- and
+#     32-bit binaries), on Debian's generic kernel (64-bit), and on the debug
+#     PREEMPT_RT kernel (KASAN, lockdep, atomic-sleep checks; 64- and 32-bit).
+# Every VM run also checks that the module loads, that dmesg shows no splat
+# and that rmmod succeeds; each of those counts as a test case.
+#
+# Prints one "ok"/"not ok" line per case and ends with "N passed, M failed".
+# Exit status 0 only if nothing failed.
+#
+#   scripts/run-tests.sh [--no-debug] [--only rt|generic|debug]
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${NTSYNC_BUILD_DIR:-$top/build}
+export NTSYNC_BUILD_DIR=$build
+logs=$build/test-logs
+run_debug=1
+only=
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--no-debug) run_debug=0 ;;
+	--only) only=$2; shift ;;
+	*) echo "usage: run-tests.sh [--no-debug] [--only rt|generic|debug]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+passed=0
+failed=0
+start=$(date +%s)
+mkdir -p "$logs"
+
+pass() { passed=$((passed + 1)); echo "ok - $1"; }
+fail() { failed=$((failed + 1)); echo "not ok - $1"; }
+
+# Count the TAP lines of one program's section of a VM log.
+#   count_program LABEL NAME RC LOG
+count_program() {
+	local label=$1 name=$2 rc=$3 log=$4 out
+	local before_failed=$failed cases=0
+
+	out=$("$top/vm/ntsync-vm" --extract "$name" "$log" 2>/dev/null)
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*)
+			cases=$((cases + 1))
+			pass "$label: ${line#* - }" ;;
+		"not ok "*)
+			cases=$((cases + 1))
+			fail "$label: ${line#* - }" ;;
+		esac
+	done <<<"$out"
+
+	# A program that is not TAP (the demo) is one case, judged by rc.
+	if [ "$cases" -eq 0 ]; then
+		if [ "$rc" = 0 ]; then
+			pass "$label: $name"
+		else
+			fail "$label: $name (exit status $rc)"
+		fi
+	elif [ "$rc" != 0 ] && [ "$failed" -eq "$before_failed" ]; then
+		# It died without reporting a failing case: count that too.
+		fail "$label: $name (exit status $rc without a failing case)"
+	fi
+	if [ "$rc" != 0 ]; then
+		echo "# --- output of $name ($label) ---"
+		sed 's/^/#   /' <<<"$out" | tail -60
+	fi
+}
+
+# Boot one kernel and run programs in it.
+#   vm_suite LABEL KERNEL MODULE PROG...
+vm_suite() {
+	local label=$1 kernel=$2 module=$3
+	shift 3
+	local log=$logs/$label.log summary args=() prog name rc
+
+	for prog in "$@"; do
+		args+=(--run "$prog")
+	done
+	"$top/vm/ntsync-vm" --quiet --kernel "$kernel" --module "$module" \
+		--timeout 1200 --log "$log" "${args[@]}" >"$log.out" 2>&1
+	summary=$log.summary
+	if [ ! -f "$summary" ]; then
+		fail "$label: vm ran (no summary; see $log.out)"
+		sed 's/^/#   /' "$log.out" | tail -30
+		return
+	fi
+
+	for prog in "$@"; do
+		name=$(basename "$prog")
+		rc=$(sed -n "s/^prog\.$name=//p" "$summary")
+		count_program "$label" "$name" "${rc:-missing}" "$log"
+	done
+
+	if grep -qx 'insmod=0' "$summary"; then
+		pass "$label: vm.module loads"
+	else
+		fail "$label: vm.module loads"
+	fi
+	if grep -qx 'dmesg_clean=1' "$summary"; then
+		pass "$label: vm.dmesg clean"
+	else
+		fail "$label: vm.dmesg clean"
+		grep -E 'dmesg|WARNING|BUG|KASAN|lockdep|sleeping' "$log.out" |
+			sed 's/^/#   /' | head -40
+	fi
+	if grep -qx 'rmmod=0' "$summary" && grep -qx 'timed_out=0' "$summary"; then
+		pass "$label: vm.rmmod clean"
+	else
+		fail "$label: vm.rmmod clean"
+	fi
+	echo "# $label: $(sed -n 's/^seconds=//p' "$summary") s in the VM"
+}
+
+# The programs of the functional suite, 64-bit, then 32-bit named *-m32.
+progs_dir=$build/run-progs
+rm -rf "$progs_dir"
+mkdir -p "$progs_dir"
+progs64=()
+progs32=()
+while read -r bin; do
+	case "$bin" in
+	*/tests/64/*)
+		ln -s "$bin" "$progs_dir/$(basename "$bin")"
+		progs64+=("$progs_dir/$(basename "$bin")") ;;
+	*/tests/32/*)
+		ln -s "$bin" "$progs_dir/$(basename "$bin")-m32"
+		progs32+=("$progs_dir/$(basename "$bin")-m32") ;;
+	esac
+done < <(make -s -C "$top/tests" BUILD="$build" list)
+demo=$build/examples/ntsync-demo
+
+if [ ${#progs64[@]} -eq 0 ] || [ ${#progs32[@]} -eq 0 ]; then
+	fail "suite: test programs built"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
+
+if [ -z "$only" ]; then
+	echo "# lint"
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) pass "${line#* - }" ;;
+		"not ok "*) fail "${line#* - }" ;;
+		*) echo "$line" ;;
+		esac
+	done < <("$top/scripts/lint-driver.sh" 2>&1)
+
+	echo "# vm harness self-test"
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) pass "vm-selftest: ${line#* - }" ;;
+		"not ok "*) fail "vm-selftest: ${line#* - }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done < <("$top/vm/selftest/run.sh" 2>&1)
+fi
+
+if want rt; then
+	rel=$("$top/scripts/kernel-release.sh" rt)
+	module=$("$top/scripts/build-module.sh" "$rel")
+	echo "# Debian PREEMPT_RT kernel $rel"
+	vm_suite rt rt "$module" "${progs64[@]}" "${progs32[@]}" "$demo"
+fi
+
+if want generic; then
+	rel=$("$top/scripts/kernel-release.sh" generic)
+	module=$("$top/scripts/build-module.sh" "$rel")
+	echo "# Debian generic kernel $rel"
+	vm_suite generic generic "$module" "${progs64[@]}"
+fi
+
+if want debug && [ "$run_debug" = 1 ]; then
+	echo "# debug PREEMPT_RT kernel (building it if not cached)"
+	if kdir=$("$top/scripts/build-debug-kernel.sh"); then
+		module=$(NTSYNC_KDIR=$kdir "$top/scripts/build-module.sh" debug)
+		vm_suite debug "$kdir/arch/x86/boot/bzImage" "$module" \
+			"${progs64[@]}" "${progs32[@]}" "$demo"
+	else
+		fail "debug: kernel builds"
+	fi
+fi
+
+echo "# total time $(( $(date +%s) - start )) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
