@@ -38,6 +38,7 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/rbtree.h>
 #include <linux/rtmutex.h>
 #include <linux/sched/prio.h>
 #include <linux/spinlock.h>
@@ -49,6 +50,13 @@ struct file;
 struct task_struct;
 struct ntsync_boost;
 
+/* Priority-carrying sources, one contribution each per task (ntsync_pi.c). */
+enum ntsync_boost_slot {
+	NTSYNC_SLOT_EVENT,	/* EVENT_SET_PI consumed by the task's last wait */
+	NTSYNC_SLOT_CHANNEL,	/* channel request the task is serving */
+	NTSYNC_NR_SLOTS,
+};
+
 /* A kernel priority (task->prio scale) meaning "no boost". */
 #define NTSYNC_NO_BOOST		MAX_PRIO
 
@@ -56,7 +64,11 @@ enum ntsync_type {
 	NTSYNC_TYPE_SEM,
 	NTSYNC_TYPE_MUTEX,
 	NTSYNC_TYPE_EVENT,
+	NTSYNC_TYPE_CHANNEL,
 };
+
+/* Buckets of a channel's tid -> token table. */
+#define NTSYNC_CHANNEL_REG_BUCKETS	64
 
 /* One per open() of /dev/ntsync: a namespace of objects. */
 struct ntsync_device {
@@ -111,6 +123,21 @@ struct ntsync_obj {
 			int pi_prio;
 			__u32 pi_policy;
 		} event;
+		/* See ntsync_channel.c.  A channel is always its own lock. */
+		struct {
+			/* PENDING entries by (priority desc, arrival). */
+			struct rb_root_cached pending;
+			/* DISPATCHED entries, for REPLY to find. */
+			struct list_head dispatched;
+			/* Parked receivers, by priority then arrival. */
+			struct list_head receivers;
+			__u64 next_id;
+			__u64 next_seq;
+			/* PENDING entries only; at most max_depth. */
+			__u32 depth;
+			__u32 max_depth;
+			struct hlist_head regs[NTSYNC_CHANNEL_REG_BUCKETS];
+		} channel;
 	} u;
 
 	/* ntsync_q_entry.node of wait-any waiters (and alerts); by priority. */
@@ -163,6 +190,8 @@ struct ntsync_q {
 	__u32 pi_policy;
 	struct list_head pi_discard;
 
+	/* Came from ntsync_wait_q_cache (else kmalloc); see ntsync_cache.c. */
+	bool from_cache;
 	/* Number of objects, not counting the alert event. */
 	__u32 count;
 	/* Entries holding an object reference: count, plus one for an alert. */
@@ -183,6 +212,19 @@ struct ntsync_pi_work {
 	struct task_struct *put_task;
 };
 
+/* Wait queues up to this many entries come from ntsync_wait_q_cache. */
+#define NTSYNC_Q_CACHE_ENTRIES	16
+
+/* ntsync_cache.c */
+int ntsync_caches_init(void);
+void ntsync_caches_exit(void);
+struct ntsync_q *ntsync_alloc_q(__u32 total_count);
+void ntsync_free_q(struct ntsync_q *q);
+void *ntsync_alloc_boost_mem(bool staged);
+void ntsync_free_boost_mem(void *mem, bool staged);
+void *ntsync_alloc_channel_entry(void);
+void ntsync_free_channel_entry(void *entry);
+
 /* ntsync_main.c */
 struct ntsync_obj *ntsync_alloc_obj(struct ntsync_device *dev,
 				    enum ntsync_type type);
@@ -195,6 +237,7 @@ void ntsync_put_obj(struct ntsync_obj *obj);
 int ntsync_create_sem(struct ntsync_device *dev, void __user *argp);
 int ntsync_create_mutex(struct ntsync_device *dev, void __user *argp);
 int ntsync_create_event(struct ntsync_device *dev, void __user *argp);
+int ntsync_publish_obj(struct ntsync_obj *obj);
 long ntsync_obj_ioctl(struct file *file, unsigned int cmd, unsigned long parm);
 bool ntsync_obj_is_signaled(const struct ntsync_obj *obj, __u32 owner);
 void ntsync_obj_acquire(struct ntsync_obj *obj, struct ntsync_q *q);
@@ -207,7 +250,8 @@ void ntsync_pi_work_init(struct ntsync_pi_work *w);
 void ntsync_pi_work_prealloc(struct ntsync_pi_work *w, unsigned int nr);
 struct ntsync_boost *ntsync_pi_work_take(struct ntsync_pi_work *w);
 void ntsync_pi_work_finish(struct ntsync_pi_work *w);
-struct ntsync_boost *ntsync_boost_alloc(void);
+size_t ntsync_boost_size(void);
+struct ntsync_boost *ntsync_boost_alloc(bool staged);
 void ntsync_boost_free(struct ntsync_boost *rec);
 void ntsync_pi_discard(struct ntsync_q *q, struct ntsync_boost *rec);
 void ntsync_pi_mutex_changed(struct ntsync_obj *mutex,
@@ -215,11 +259,22 @@ void ntsync_pi_mutex_changed(struct ntsync_obj *mutex,
 void ntsync_pi_mutex_release(struct ntsync_obj *mutex);
 void ntsync_pi_wait_queued(struct ntsync_q *q, struct ntsync_pi_work *w);
 void ntsync_pi_wait_done(struct ntsync_q *q, struct ntsync_pi_work *w);
-void ntsync_pi_drain_event(struct ntsync_pi_work *w);
+void ntsync_pi_slot_apply(struct task_struct *task, enum ntsync_boost_slot slot,
+			  int prio, __u32 policy, struct ntsync_device *dev,
+			  struct ntsync_boost *spare, struct ntsync_pi_work *w);
+void ntsync_pi_slot_drain(enum ntsync_boost_slot slot,
+			  struct ntsync_pi_work *w);
 void ntsync_pi_consume_event(struct ntsync_device *dev, struct ntsync_q *q,
 			     struct ntsync_pi_work *w);
 void ntsync_pi_device_release(struct ntsync_device *dev);
 int ntsync_pi_check_request(__u32 policy, __u32 prio);
+
+/* ntsync_channel.c */
+size_t ntsync_channel_entry_size(void);
+int ntsync_create_channel(struct ntsync_device *dev, void __user *argp);
+long ntsync_channel_ioctl(struct ntsync_obj *ch, unsigned int cmd,
+			  void __user *argp);
+void ntsync_channel_destroy(struct ntsync_obj *ch);
 
 /* ntsync_wait.c */
 bool ntsync_lock_obj(struct ntsync_device *dev, struct ntsync_obj *obj)

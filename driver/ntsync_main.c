@@ -146,6 +146,8 @@ static long ntsync_char_ioctl(struct file *file, unsigned int cmd,
 		return ntsync_create_mutex(dev, argp);
 	case NTSYNC_IOC_CREATE_EVENT:
 		return ntsync_create_event(dev, argp);
+	case NTSYNC_IOC_CREATE_CHANNEL:
+		return ntsync_create_channel(dev, argp);
 	case NTSYNC_IOC_WAIT_ANY:
 		return ntsync_wait_any(dev, argp);
 	case NTSYNC_IOC_WAIT_ALL:
@@ -172,13 +174,24 @@ static struct miscdevice ntsync_misc = {
 
 static int __init ntsync_init(void)
 {
-	return misc_register(&ntsync_misc);
+	int ret;
+
+	/* Caches first: no ioctl may run before they exist. */
+	ret = ntsync_caches_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&ntsync_misc);
+	if (ret)
+		ntsync_caches_exit();
+	return ret;
 }
 
 static void __exit ntsync_exit(void)
 {
+	/* Every file is gone (they pin the module), and so every object. */
 	misc_deregister(&ntsync_misc);
 	ntsync_pi_exit();
+	ntsync_caches_exit();
 }
 
 module_init(ntsync_init);

@@ -31,6 +31,9 @@ bool ntsync_obj_is_signaled(const struct ntsync_obj *obj, __u32 owner)
 		return obj->u.mutex.count < U32_MAX;
 	case NTSYNC_TYPE_EVENT:
 		return obj->u.event.signaled;
+	case NTSYNC_TYPE_CHANNEL:
+		/* Notify only: something is pending (never consumed here). */
+		return obj->u.channel.depth;
 	}
 	WARN_ON_ONCE(1);
 	return false;
@@ -59,6 +62,9 @@ void ntsync_obj_acquire(struct ntsync_obj *obj, struct ntsync_q *q)
 		if (!obj->u.event.manual)
 			obj->u.event.signaled = false;
 		ntsync_event_hand_over_pi(obj, q);
+		break;
+	case NTSYNC_TYPE_CHANNEL:
+		/* Notify only: the entry stays for CHANNEL_RECV to take. */
 		break;
 	}
 }
@@ -101,6 +107,9 @@ void ntsync_obj_destroy(struct ntsync_obj *obj)
 		/* A boost staged on an event nobody consumed. */
 		ntsync_boost_free(obj->u.event.pi_rec);
 		break;
+	case NTSYNC_TYPE_CHANNEL:
+		ntsync_channel_destroy(obj);
+		break;
 	default:
 		break;
 	}
@@ -123,7 +132,7 @@ static int ntsync_probe_user_u32(__u32 __user *uptr, __u32 *val)
 }
 
 /* Give a fresh object a file and an fd, or free it. */
-static int ntsync_publish_obj(struct ntsync_obj *obj)
+int ntsync_publish_obj(struct ntsync_obj *obj)
 {
 	int fd = ntsync_install_obj_fd(obj);
 
@@ -359,7 +368,7 @@ static int ntsync_event_set_pi(struct ntsync_obj *event, void __user *argp)
 		if (ret)
 			return ret;
 		/* Allocated before the lock; handed to the consumer. */
-		rec = ntsync_boost_alloc();
+		rec = ntsync_boost_alloc(true);
 		if (!rec)
 			return -ENOMEM;
 	}
@@ -464,6 +473,14 @@ long ntsync_obj_ioctl(struct file *file, unsigned int cmd, unsigned long parm)
 		return ntsync_event_read(obj, argp);
 	case NTSYNC_IOC_EVENT_SET_PI:
 		return ntsync_event_set_pi(obj, argp);
+	case NTSYNC_IOC_CHANNEL_SEND_PI:
+	case NTSYNC_IOC_CHANNEL_RECV:
+	case NTSYNC_IOC_CHANNEL_REPLY:
+	case NTSYNC_IOC_CHANNEL_REGISTER_THREAD:
+	case NTSYNC_IOC_CHANNEL_DEREGISTER_THREAD:
+	case NTSYNC_IOC_CHANNEL_RECV2:
+	case NTSYNC_IOC_CHANNEL_TRY_RECV2:
+		return ntsync_channel_ioctl(obj, cmd, argp);
 	default:
 		return -ENOIOCTLCMD;
 	}

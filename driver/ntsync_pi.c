@@ -7,8 +7,10 @@
  * the per-ioctl PI work, and the rules on who may request a boost.
  *
  * A task's boost has contributions: every mutex it owns that has real-time
- * waiters (mutex PI), and the EVENT_SET_PI it consumed last, until its next
- * wait.  The task runs at the best of them.  Its own attributes are saved
+ * waiters (mutex PI), and one slot per priority-carrying source: the
+ * EVENT_SET_PI it consumed last (until its next wait), and the channel
+ * request it is serving (until its REPLY or next receive).  The task runs at
+ * the best of them.  Its own attributes are saved
  * once, when its record is created, and restored exactly when the last
  * contribution ends; every source works from that one base, so no boost
  * ever takes a boosted state as its base.
@@ -62,6 +64,8 @@ struct ntsync_sched_base {
 };
 
 struct ntsync_boost {
+	/* Allocated from ntsync_event_pi (staged by EVENT_SET_PI), else pi_owner. */
+	bool staged_cache;
 	/* In ntsync_boosts while live; under both PI locks. */
 	struct hlist_node hnode;
 	/* In a pi_work pool or free list, or a q's discard list. */
@@ -71,10 +75,13 @@ struct ntsync_boost {
 	struct ntsync_sched_base base;
 	/* obj->u.mutex.pi_node of the mutexes contributing to this task. */
 	struct list_head mutexes;
-	/* The EVENT_SET_PI consumed last, or NTSYNC_NO_BOOST. */
-	int event_prio;
-	__u32 event_policy;
-	struct ntsync_device *event_dev;
+	/* One contribution per source kind; prio NTSYNC_NO_BOOST when unused. */
+	struct {
+		int prio;
+		__u32 policy;
+		/* The device it came from: it ends when that device closes. */
+		struct ntsync_device *dev;
+	} slots[NTSYNC_NR_SLOTS];
 	/* What is applied to the task now. */
 	int applied_prio;
 	__u32 applied_policy;
@@ -86,22 +93,33 @@ static DEFINE_RAW_SPINLOCK(ntsync_boost_lock);
 static DEFINE_HASHTABLE(ntsync_boosts, 6);
 /* Blocked waits that include a mutex, by task; under ntsync_pi_mutex. */
 static DEFINE_HASHTABLE(ntsync_pi_waiters, 6);
-/* Records with an EVENT_SET_PI contribution: lets waits skip the drain. */
-static atomic_t ntsync_event_boosts = ATOMIC_INIT(0);
+/* Records using each slot: lets the hot paths skip the drain check. */
+static atomic_t ntsync_slot_users[NTSYNC_NR_SLOTS];
 
 /* Mutexes to re-evaluate, each with a file reference; under pi_mutex. */
 static struct ntsync_obj *ntsync_pi_chain[NTSYNC_PI_CHAIN_MAX];
 static unsigned int ntsync_pi_chain_len;
 
-struct ntsync_boost *ntsync_boost_alloc(void)
+size_t ntsync_boost_size(void)
 {
-	return kzalloc(sizeof(struct ntsync_boost), GFP_KERNEL_ACCOUNT);
+	return sizeof(struct ntsync_boost);
 }
 
-/* NULL-safe, like kfree(). */
+/* @staged: for EVENT_SET_PI staging, from the ntsync_event_pi cache. */
+struct ntsync_boost *ntsync_boost_alloc(bool staged)
+{
+	struct ntsync_boost *rec = ntsync_alloc_boost_mem(staged);
+
+	if (rec)
+		rec->staged_cache = staged;
+	return rec;
+}
+
+/* NULL-safe, like kfree(); returns the record to the cache it came from. */
 void ntsync_boost_free(struct ntsync_boost *rec)
 {
-	kfree(rec);
+	if (rec)
+		ntsync_free_boost_mem(rec, rec->staged_cache);
 }
 
 void ntsync_pi_work_init(struct ntsync_pi_work *w)
@@ -115,7 +133,7 @@ void ntsync_pi_work_init(struct ntsync_pi_work *w)
 void ntsync_pi_work_prealloc(struct ntsync_pi_work *w, unsigned int nr)
 {
 	while (nr--) {
-		struct ntsync_boost *rec = ntsync_boost_alloc();
+		struct ntsync_boost *rec = ntsync_boost_alloc(false);
 
 		if (!rec)
 			return;
@@ -197,6 +215,7 @@ static struct ntsync_boost *ntsync_boost_get(struct task_struct *task,
 					     struct ntsync_pi_work *w)
 {
 	struct ntsync_boost *rec;
+	int slot;
 
 	lockdep_assert_held(&ntsync_pi_mutex);
 
@@ -211,7 +230,7 @@ static struct ntsync_boost *ntsync_boost_get(struct task_struct *task,
 	if (!rec)
 		rec = ntsync_pi_work_take(w);
 	if (!rec)
-		rec = ntsync_boost_alloc();
+		rec = ntsync_boost_alloc(false);
 	if (!rec)
 		return NULL;
 
@@ -224,8 +243,10 @@ static struct ntsync_boost *ntsync_boost_get(struct task_struct *task,
 	rec->base.reset_on_fork = task->sched_reset_on_fork;
 	rec->base.normal_prio = task->normal_prio;
 	INIT_LIST_HEAD(&rec->mutexes);
-	rec->event_prio = NTSYNC_NO_BOOST;
-	rec->event_dev = NULL;
+	for (slot = 0; slot < NTSYNC_NR_SLOTS; slot++) {
+		rec->slots[slot].prio = NTSYNC_NO_BOOST;
+		rec->slots[slot].dev = NULL;
+	}
 	rec->applied_prio = NTSYNC_NO_BOOST;
 	rec->applied_policy = 0;
 
@@ -274,15 +295,22 @@ static bool ntsync_boost_update(struct ntsync_boost *rec,
 	int best = NTSYNC_NO_BOOST;
 	__u32 policy = SCHED_FIFO;
 	struct ntsync_obj *mutex;
-	bool changed;
+	bool changed, in_use;
+	int slot;
 
 	lockdep_assert_held(&ntsync_pi_mutex);
 
 	list_for_each_entry(mutex, &rec->mutexes, u.mutex.pi_node)
 		best = min(best, mutex->u.mutex.pi_prio);
-	if (rec->event_prio < best) {
-		best = rec->event_prio;
-		policy = rec->event_policy;
+	in_use = !list_empty(&rec->mutexes);
+	for (slot = 0; slot < NTSYNC_NR_SLOTS; slot++) {
+		if (rec->slots[slot].prio == NTSYNC_NO_BOOST)
+			continue;
+		in_use = true;
+		if (rec->slots[slot].prio < best) {
+			best = rec->slots[slot].prio;
+			policy = rec->slots[slot].policy;
+		}
 	}
 	/* Never "boost" a task to where it stands by itself, or lower. */
 	if (best >= rec->base.normal_prio)
@@ -296,7 +324,7 @@ static bool ntsync_boost_update(struct ntsync_boost *rec,
 		rec->applied_policy = policy;
 	}
 
-	if (list_empty(&rec->mutexes) && rec->event_prio == NTSYNC_NO_BOOST) {
+	if (!in_use) {
 		raw_spin_lock(&ntsync_boost_lock);
 		hash_del(&rec->hnode);
 		raw_spin_unlock(&ntsync_boost_lock);
@@ -480,43 +508,74 @@ void ntsync_pi_mutex_release(struct ntsync_obj *mutex)
 	ntsync_pi_work_finish(&w);
 }
 
-/* Drop an EVENT_SET_PI contribution; the record may retire. */
-static void ntsync_pi_clear_event(struct ntsync_boost *rec,
-				  struct ntsync_pi_work *w)
+/* Set or clear (NTSYNC_NO_BOOST) one slot of @rec; it may retire. */
+static void ntsync_pi_slot_set(struct ntsync_boost *rec,
+			       enum ntsync_boost_slot slot, int prio,
+			       __u32 policy, struct ntsync_device *dev,
+			       struct ntsync_pi_work *w)
 {
+	bool was_used = rec->slots[slot].prio != NTSYNC_NO_BOOST;
+	bool used = prio != NTSYNC_NO_BOOST;
+
 	lockdep_assert_held(&ntsync_pi_mutex);
-	rec->event_prio = NTSYNC_NO_BOOST;
-	rec->event_dev = NULL;
-	atomic_dec(&ntsync_event_boosts);
+	if (used && !was_used)
+		atomic_inc(&ntsync_slot_users[slot]);
+	else if (!used && was_used)
+		atomic_dec(&ntsync_slot_users[slot]);
+	/* Read without the mutex by ntsync_pi_slot_drain()'s quick check. */
+	WRITE_ONCE(rec->slots[slot].prio, prio);
+	rec->slots[slot].policy = policy;
+	rec->slots[slot].dev = used ? dev : NULL;
 	ntsync_boost_update(rec, w);
 }
 
 /*
- * Start of a wait: the EVENT_SET_PI boost the caller consumed in its last
- * wait ends here.  Costs one atomic read when no such boost exists.
+ * Give @task the contribution (policy, kernel prio) in @slot, replacing
+ * what the slot held; NTSYNC_NO_BOOST clears it.  @spare, if not NULL, is
+ * a record to use should the task have none; it is consumed either way.
+ * No lock held.
  */
-void ntsync_pi_drain_event(struct ntsync_pi_work *w)
+void ntsync_pi_slot_apply(struct task_struct *task, enum ntsync_boost_slot slot,
+			  int prio, __u32 policy, struct ntsync_device *dev,
+			  struct ntsync_boost *spare, struct ntsync_pi_work *w)
 {
 	struct ntsync_boost *rec;
-	bool active;
-
-	if (!atomic_read(&ntsync_event_boosts))
-		return;
-
-	raw_spin_lock(&ntsync_boost_lock);
-	rec = ntsync_boost_find(current);
-	active = rec && READ_ONCE(rec->event_prio) != NTSYNC_NO_BOOST;
-	raw_spin_unlock(&ntsync_boost_lock);
-	if (!active)
-		return;
 
 	mutex_lock(&ntsync_pi_mutex);
+	if (prio == NTSYNC_NO_BOOST) {
+		raw_spin_lock(&ntsync_boost_lock);
+		rec = ntsync_boost_find(task);
+		raw_spin_unlock(&ntsync_boost_lock);
+	} else {
+		rec = ntsync_boost_get(task, spare, w);
+	}
+	if (spare && rec != spare)
+		list_add(&spare->work_node, &w->to_free);
+	if (rec)
+		ntsync_pi_slot_set(rec, slot, prio, policy, dev, w);
+	mutex_unlock(&ntsync_pi_mutex);
+}
+
+/*
+ * End the caller's contribution in @slot (start of its next wait, its
+ * REPLY...).  Costs one atomic read when no task uses the slot.
+ */
+void ntsync_pi_slot_drain(enum ntsync_boost_slot slot,
+			  struct ntsync_pi_work *w)
+{
+	struct ntsync_boost *rec;
+	bool used;
+
+	if (!atomic_read(&ntsync_slot_users[slot]))
+		return;
+
 	raw_spin_lock(&ntsync_boost_lock);
 	rec = ntsync_boost_find(current);
+	used = rec && READ_ONCE(rec->slots[slot].prio) != NTSYNC_NO_BOOST;
 	raw_spin_unlock(&ntsync_boost_lock);
-	if (rec && rec->event_prio != NTSYNC_NO_BOOST)
-		ntsync_pi_clear_event(rec, w);
-	mutex_unlock(&ntsync_pi_mutex);
+	if (used)
+		ntsync_pi_slot_apply(current, slot, NTSYNC_NO_BOOST, 0, NULL,
+				     NULL, w);
 }
 
 /*
@@ -526,46 +585,41 @@ void ntsync_pi_drain_event(struct ntsync_pi_work *w)
 void ntsync_pi_consume_event(struct ntsync_device *dev, struct ntsync_q *q,
 			     struct ntsync_pi_work *w)
 {
-	struct ntsync_boost *staged = q->pi_rec, *rec;
+	struct ntsync_boost *staged = q->pi_rec;
 
 	list_splice_init(&q->pi_discard, &w->to_free);
 	if (!staged)
 		return;
 	q->pi_rec = NULL;
-
-	mutex_lock(&ntsync_pi_mutex);
-	rec = ntsync_boost_get(current, staged, w);
-	if (rec != staged)
-		list_add(&staged->work_node, &w->to_free);
-	if (rec) {
-		if (rec->event_prio == NTSYNC_NO_BOOST)
-			atomic_inc(&ntsync_event_boosts);
-		WRITE_ONCE(rec->event_prio, q->pi_prio);
-		rec->event_policy = q->pi_policy;
-		rec->event_dev = dev;
-		ntsync_boost_update(rec, w);
-	}
-	mutex_unlock(&ntsync_pi_mutex);
+	ntsync_pi_slot_apply(current, NTSYNC_SLOT_EVENT, q->pi_prio,
+			     q->pi_policy, dev, staged, w);
 }
 
-/* A device is closing: boosts consumed from its events end now. */
+/* A device is closing: the slot boosts that came from it end now. */
 void ntsync_pi_device_release(struct ntsync_device *dev)
 {
 	struct ntsync_boost *rec;
 	struct hlist_node *tmp;
 	struct ntsync_pi_work w;
-	int bkt;
-
-	if (!atomic_read(&ntsync_event_boosts))
-		return;
+	int bkt, slot;
 
 	ntsync_pi_work_init(&w);
 	mutex_lock(&ntsync_pi_mutex);
 	/* Insertions and removals need this mutex: safe to walk. */
 	hash_for_each_safe(ntsync_boosts, bkt, tmp, rec, hnode) {
-		if (rec->event_dev == dev &&
-		    rec->event_prio != NTSYNC_NO_BOOST)
-			ntsync_pi_clear_event(rec, &w);
+		bool hit = false;
+
+		for (slot = 0; slot < NTSYNC_NR_SLOTS; slot++) {
+			if (rec->slots[slot].dev != dev)
+				continue;
+			atomic_dec(&ntsync_slot_users[slot]);
+			WRITE_ONCE(rec->slots[slot].prio, NTSYNC_NO_BOOST);
+			rec->slots[slot].dev = NULL;
+			hit = true;
+		}
+		/* Once per record: it may retire here. */
+		if (hit)
+			ntsync_boost_update(rec, &w);
 	}
 	mutex_unlock(&ntsync_pi_mutex);
 	ntsync_pi_work_finish(&w);

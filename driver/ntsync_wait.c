@@ -228,13 +228,14 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 	}
 }
 
-static void ntsync_free_q(struct ntsync_q *q)
+/* Drop the object references and free the queue; no lock held. */
+static void ntsync_release_q(struct ntsync_q *q)
 {
 	__u32 i;
 
 	for (i = 0; i < q->total_count; i++)
 		ntsync_put_obj(q->entries[i].obj);
-	kfree(q);
+	ntsync_free_q(q);
 }
 
 /*
@@ -267,7 +268,7 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 	if (args->alert)
 		fds[total_count++] = args->alert;
 
-	q = kmalloc(struct_size(q, entries, total_count), GFP_KERNEL_ACCOUNT);
+	q = ntsync_alloc_q(total_count);
 	if (!q)
 		return -ENOMEM;
 	q->task = current;
@@ -291,11 +292,16 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 			ret = -EINVAL;
 			goto err;
 		}
-		/* From here ntsync_free_q() drops the reference. */
-		q->total_count++;
+		/* From here ntsync_release_q() drops the reference. */
 		entry->obj = obj;
+		q->total_count++;
 		entry->q = q;
 		entry->index = i;
+		/* Channels are served by their own ioctls, never by a wait. */
+		if (obj->type == NTSYNC_TYPE_CHANNEL) {
+			ret = -EINVAL;
+			goto err;
+		}
 		if (obj->type == NTSYNC_TYPE_MUTEX && i < count)
 			has_mutex = true;
 	}
@@ -321,7 +327,7 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 	return 0;
 
 err:
-	ntsync_free_q(q);
+	ntsync_release_q(q);
 	return ret;
 }
 
@@ -421,7 +427,7 @@ int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
 		return ret;
 
 	ntsync_pi_work_init(&w);
-	ntsync_pi_drain_event(&w);
+	ntsync_pi_slot_drain(NTSYNC_SLOT_EVENT, &w);
 
 	if (ntsync_try_acquire_any(dev, q))
 		goto out;
@@ -469,7 +475,7 @@ int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
 out:
 	ntsync_pi_consume_event(dev, q, &w);
 	ret = ntsync_wait_result(q, ret, user_args);
-	ntsync_free_q(q);
+	ntsync_release_q(q);
 	ntsync_pi_work_finish(&w);
 	return ret;
 }
@@ -495,7 +501,7 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 		alert_entry = &q->entries[q->count];
 
 	ntsync_pi_work_init(&w);
-	ntsync_pi_drain_event(&w);
+	ntsync_pi_slot_drain(NTSYNC_SLOT_EVENT, &w);
 	if (q->has_mutex)
 		ntsync_pi_work_prealloc(&w, 1);
 
@@ -556,7 +562,7 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	/* Wait-all consumes EVENT_SET_PI too (the spec left this open). */
 	ntsync_pi_consume_event(dev, q, &w);
 	ret = ntsync_wait_result(q, ret, user_args);
-	ntsync_free_q(q);
+	ntsync_release_q(q);
 	ntsync_pi_work_finish(&w);
 	return ret;
 }

@@ -135,6 +135,8 @@ while read -r bin; do
 	esac
 done < <(make -s -C "$top/tests" BUILD="$build" list)
 demo=$build/examples/ntsync-demo
+# Last in every VM run: the dedicated caches are isolated and empty again.
+slab_check=$top/tests/slab/slab_baseline.sh
 
 if [ ${#progs64[@]} -eq 0 ] || [ ${#progs32[@]} -eq 0 ]; then
 	fail "suite: test programs built"
@@ -168,14 +170,15 @@ if want rt; then
 	rel=$("$top/scripts/kernel-release.sh" rt)
 	module=$("$top/scripts/build-module.sh" "$rel")
 	echo "# Debian PREEMPT_RT kernel $rel"
-	vm_suite rt rt "$module" "${progs64[@]}" "${progs32[@]}" "$demo"
+	vm_suite rt rt "$module" "${progs64[@]}" "${progs32[@]}" "$demo" \
+		"$slab_check"
 fi
 
 if want generic; then
 	rel=$("$top/scripts/kernel-release.sh" generic)
 	module=$("$top/scripts/build-module.sh" "$rel")
 	echo "# Debian generic kernel $rel"
-	vm_suite generic generic "$module" "${progs64[@]}"
+	vm_suite generic generic "$module" "${progs64[@]}" "$slab_check"
 fi
 
 if want debug && [ "$run_debug" = 1 ]; then
@@ -183,7 +186,7 @@ if want debug && [ "$run_debug" = 1 ]; then
 	if kdir=$("$top/scripts/build-debug-kernel.sh"); then
 		module=$(NTSYNC_KDIR=$kdir "$top/scripts/build-module.sh" debug)
 		vm_suite debug "$kdir/arch/x86/boot/bzImage" "$module" \
-			"${progs64[@]}" "${progs32[@]}" "$demo"
+			"${progs64[@]}" "${progs32[@]}" "$demo" "$slab_check"
 	else
 		fail "debug: kernel builds"
 	fi

@@ -129,7 +129,10 @@ expect() {
 			sec=${c#extract:}
 			str=${sec#*:}
 			sec=${sec%%:*}
-			"$VM" --extract "$sec" "$log" 2>/dev/null | grep -qF -- "$str" ||
+			# grep reads everything (no -q): with pipefail, an early
+			# exit would fail the pipeline through SIGPIPE.
+			"$VM" --extract "$sec" "$log" 2>/dev/null |
+				grep -F -- "$str" >/dev/null ||
 				problems+=("section $sec lacks '$str'")
 			;;
 		out:*)
@@ -137,11 +140,11 @@ expect() {
 				problems+=("harness output lacks '${c#out:}'")
 			;;
 		log:*)
-			tr -d '\r' <"$log" | grep -qF -- "${c#log:}" ||
+			tr -d '\r' <"$log" | grep -F -- "${c#log:}" >/dev/null ||
 				problems+=("console log lacks '${c#log:}'")
 			;;
 		nolog:*)
-			! tr -d '\r' <"$log" | grep -qF -- "${c#nolog:}" ||
+			! tr -d '\r' <"$log" | grep -F -- "${c#nolog:}" >/dev/null ||
 				problems+=("console log has '${c#nolog:}'")
 			;;
 		*=*)

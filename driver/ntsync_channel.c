@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ntsync-nspa: channels, the request/reply transport of Wine-NSPA's server.
+ *
+ * Owns: channel objects, their entries (one per request), their parked
+ * receivers, and their tid -> token tables.
+ *
+ * A sender queues an entry with a priority and sleeps until the entry is
+ * replied to.  Pending entries wait in an rb-tree ordered by priority, then
+ * arrival; a receiver takes the first.  A receiver that finds none parks on
+ * a list ordered by its own priority.  A new entry goes straight to the
+ * first parked receiver: the sender claims it under the channel's lock,
+ * fills in what it will return, boosts it to the entry's priority and wakes
+ * it.  So the receiver that SEND_PI boosts is exactly the one that gets the
+ * entry, and no other receiver is woken (the spec's exclusive receive).  A
+ * receiver runs at the priority of the request it serves until its REPLY or
+ * its next receive.
+ *
+ * Locking: obj->lock (raw) protects all of obj->u.channel and the state of
+ * every entry; a channel never takes part in a wait-all, so that lock is
+ * always its own.  Nothing is allocated or freed under it, and tasks to wake
+ * are referenced under it and woken after it is dropped.
+ *
+ * Lifetimes: an entry belongs to its sender, which allocates it, takes it
+ * off the channel under the lock when it wakes (replied, or interrupted:
+ * then a later REPLY finds nothing, ENOENT), and frees it.  Receivers and
+ * REPLY touch an entry only under the lock, and copy out what they return
+ * before dropping it (snapshot), so an entry never outlives its use.  REPLY
+ * wakes the sender through a reference on its task, not through the entry,
+ * so unlike a wait queue in the entry, nothing of the entry is used after
+ * the lock is dropped and no entry reference count is needed.
+ */
+
+#include <linux/rbtree.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "ntsync_internal.h"
+
+#define NTSYNC_CHANNEL_MAX_DEPTH	1024
+
+enum ntsync_entry_state {
+	NTSYNC_ENTRY_PENDING,
+	NTSYNC_ENTRY_DISPATCHED,
+	NTSYNC_ENTRY_REPLIED,
+};
+
+struct ntsync_channel_entry {
+	/* In pending while PENDING. */
+	struct rb_node node;
+	/* In dispatched while DISPATCHED. */
+	struct list_head link;
+	/* Written under the channel's lock; the sender polls it. */
+	enum ntsync_entry_state state;
+	__u64 id;
+	__u64 seq;
+	/* 0 (no boost) or an RT priority 1..99, with its policy. */
+	__u32 prio;
+	__u32 policy;
+	__u64 payload_off;
+	__u64 reply_off;
+	__u32 sender_tid;
+	/* The sleeping sender: alive while the entry is on the channel. */
+	struct task_struct *sender;
+	/* The process that received it: the only one that may reply. */
+	pid_t receiver_tgid;
+};
+
+/* What a receive returns: copied from the entry under the lock. */
+struct ntsync_channel_msg {
+	__u64 entry_id;
+	__u64 payload_off;
+	__u64 reply_off;
+	__u32 sender_tid;
+	__u32 prio;
+	__u32 policy;
+	__u64 thread_token;
+};
+
+/* A receiver parked on a channel; lives on the receiver's stack. */
+struct ntsync_channel_receiver {
+	/* In receivers while parked, under the channel's lock. */
+	struct list_head node;
+	struct task_struct *task;
+	int prio;
+	/* Set, with msg, by the sender that served it (under the lock). */
+	bool served;
+	struct ntsync_channel_msg msg;
+};
+
+struct ntsync_thread_reg {
+	/* In the channel's regs, under its lock. */
+	struct hlist_node node;
+	__u32 tid;
+	__u64 token;
+};
+
+size_t ntsync_channel_entry_size(void)
+{
+	return sizeof(struct ntsync_channel_entry);
+}
+
+static bool ntsync_entry_less(struct rb_node *a, const struct rb_node *b)
+{
+	const struct ntsync_channel_entry *ea =
+		rb_entry(a, struct ntsync_channel_entry, node);
+	const struct ntsync_channel_entry *eb =
+		rb_entry(b, struct ntsync_channel_entry, node);
+
+	if (ea->prio != eb->prio)
+		return ea->prio > eb->prio;
+	return ea->seq < eb->seq;
+}
+
+static struct hlist_head *ntsync_reg_bucket(struct ntsync_obj *ch, __u32 tid)
+{
+	return &ch->u.channel.regs[tid % NTSYNC_CHANNEL_REG_BUCKETS];
+}
+
+static struct ntsync_thread_reg *ntsync_find_reg(struct ntsync_obj *ch,
+						 __u32 tid)
+{
+	struct ntsync_thread_reg *reg;
+
+	lockdep_assert_held(&ch->lock);
+	hlist_for_each_entry(reg, ntsync_reg_bucket(ch, tid), node) {
+		if (reg->tid == tid)
+			return reg;
+	}
+	return NULL;
+}
+
+/* The kernel priority a request's boost stands for. */
+static int ntsync_msg_kprio(const struct ntsync_channel_msg *msg)
+{
+	return msg->prio ? MAX_RT_PRIO - 1 - (int)msg->prio : NTSYNC_NO_BOOST;
+}
+
+/* Hand @e to @receiver: dispatch it and snapshot what RECV returns. */
+static void ntsync_channel_dispatch(struct ntsync_obj *ch,
+				    struct ntsync_channel_entry *e,
+				    struct task_struct *receiver,
+				    struct ntsync_channel_msg *msg)
+{
+	struct ntsync_thread_reg *reg;
+
+	lockdep_assert_held(&ch->lock);
+	e->state = NTSYNC_ENTRY_DISPATCHED;
+	e->receiver_tgid = receiver->tgid;
+	list_add_tail(&e->link, &ch->u.channel.dispatched);
+
+	msg->entry_id = e->id;
+	msg->payload_off = e->payload_off;
+	msg->reply_off = e->reply_off;
+	msg->sender_tid = e->sender_tid;
+	msg->prio = e->prio;
+	msg->policy = e->policy;
+	/* Looked up now, so a token registered after the send counts. */
+	reg = ntsync_find_reg(ch, e->sender_tid);
+	msg->thread_token = reg ? reg->token : 0;
+}
+
+int ntsync_create_channel(struct ntsync_device *dev, void __user *argp)
+{
+	struct ntsync_channel_create_args args;
+	struct ntsync_obj *ch;
+	int i;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	if (args.__pad || !args.max_depth ||
+	    args.max_depth > NTSYNC_CHANNEL_MAX_DEPTH)
+		return -EINVAL;
+
+	ch = ntsync_alloc_obj(dev, NTSYNC_TYPE_CHANNEL);
+	if (!ch)
+		return -ENOMEM;
+	ch->u.channel.pending = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&ch->u.channel.dispatched);
+	INIT_LIST_HEAD(&ch->u.channel.receivers);
+	ch->u.channel.max_depth = args.max_depth;
+	for (i = 0; i < NTSYNC_CHANNEL_REG_BUCKETS; i++)
+		INIT_HLIST_HEAD(&ch->u.channel.regs[i]);
+	return ntsync_publish_obj(ch);
+}
+
+/* The channel's file is gone: no sender, receiver or replier is left. */
+void ntsync_channel_destroy(struct ntsync_obj *ch)
+{
+	struct ntsync_thread_reg *reg;
+	struct hlist_node *tmp;
+	int i;
+
+	WARN_ON(!RB_EMPTY_ROOT(&ch->u.channel.pending.rb_root));
+	WARN_ON(!list_empty(&ch->u.channel.dispatched));
+	WARN_ON(!list_empty(&ch->u.channel.receivers));
+	for (i = 0; i < NTSYNC_CHANNEL_REG_BUCKETS; i++) {
+		hlist_for_each_entry_safe(reg, tmp, &ch->u.channel.regs[i],
+					  node) {
+			hlist_del(&reg->node);
+			kfree(reg);
+		}
+	}
+}
+
+static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
+{
+	struct ntsync_channel_receiver *rcv;
+	struct ntsync_channel_send_args args;
+	struct ntsync_channel_entry *e;
+	struct task_struct *target = NULL;
+	struct ntsync_pi_work w;
+	int ret = 0;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	/* prio 0 is "no boost"; anything else follows EVENT_SET_PI's rules. */
+	if (args.prio) {
+		ret = ntsync_pi_check_request(args.policy, args.prio);
+		if (ret)
+			return ret;
+	}
+
+	e = ntsync_alloc_channel_entry();
+	if (!e)
+		return -ENOMEM;
+	e->prio = args.prio;
+	e->policy = args.prio ? args.policy : 0;
+	e->payload_off = args.payload_off;
+	e->reply_off = args.reply_off;
+	e->sender_tid = task_pid_vnr(current);
+	e->sender = current;
+
+	ntsync_pi_work_init(&w);
+	/* A record for the receiver we may boost, allocated before the lock. */
+	if (e->prio)
+		ntsync_pi_work_prealloc(&w, 1);
+
+	raw_spin_lock(&ch->lock);
+	rcv = list_first_entry_or_null(&ch->u.channel.receivers,
+				       struct ntsync_channel_receiver, node);
+	if (!rcv && ch->u.channel.depth >= ch->u.channel.max_depth) {
+		ret = -EAGAIN;
+	} else {
+		e->id = ++ch->u.channel.next_id;
+		e->seq = ++ch->u.channel.next_seq;
+		if (rcv) {
+			list_del(&rcv->node);
+			ntsync_channel_dispatch(ch, e, rcv->task, &rcv->msg);
+			/* Pairs with the receiver's acquire: msg is complete. */
+			smp_store_release(&rcv->served, true);
+			/* Ours until woken: the receiver may leave once served. */
+			target = rcv->task;
+			get_task_struct(target);
+		} else {
+			e->state = NTSYNC_ENTRY_PENDING;
+			rb_add_cached(&e->node, &ch->u.channel.pending,
+				      ntsync_entry_less);
+			ch->u.channel.depth++;
+		}
+	}
+	raw_spin_unlock(&ch->lock);
+
+	if (ret) {
+		ntsync_free_channel_entry(e);
+		ntsync_pi_work_finish(&w);
+		return ret;
+	}
+
+	if (target) {
+		/* Boost the receiver before it runs: it serves us. */
+		if (e->prio)
+			ntsync_pi_slot_apply(target, NTSYNC_SLOT_CHANNEL,
+					     MAX_RT_PRIO - 1 - (int)e->prio,
+					     e->policy, ch->dev, NULL, &w);
+		wake_up_process(target);
+		put_task_struct(target);
+	}
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (READ_ONCE(e->state) == NTSYNC_ENTRY_REPLIED)
+			break;
+		if (signal_pending(current))
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+
+	/* Take the entry off the channel; its state is final under the lock. */
+	raw_spin_lock(&ch->lock);
+	switch (e->state) {
+	case NTSYNC_ENTRY_PENDING:
+		rb_erase_cached(&e->node, &ch->u.channel.pending);
+		ch->u.channel.depth--;
+		ret = -EINTR;
+		break;
+	case NTSYNC_ENTRY_DISPATCHED:
+		/* Being served: its REPLY will find nothing (ENOENT). */
+		list_del(&e->link);
+		ret = -EINTR;
+		break;
+	case NTSYNC_ENTRY_REPLIED:
+		break;
+	}
+	raw_spin_unlock(&ch->lock);
+
+	ntsync_free_channel_entry(e);
+	ntsync_pi_work_finish(&w);
+	return ret;
+}
+
+/* Take the best pending entry, waiting for one if @block. */
+static int ntsync_channel_receive(struct ntsync_obj *ch, bool block,
+				  struct ntsync_channel_msg *msg)
+{
+	struct ntsync_channel_receiver rcv, *pos;
+	struct ntsync_channel_entry *e;
+	struct ntsync_pi_work w;
+	struct rb_node *first;
+
+	ntsync_pi_work_init(&w);
+
+	raw_spin_lock(&ch->lock);
+	first = rb_first_cached(&ch->u.channel.pending);
+	if (first) {
+		e = rb_entry(first, struct ntsync_channel_entry, node);
+		rb_erase_cached(first, &ch->u.channel.pending);
+		ch->u.channel.depth--;
+		ntsync_channel_dispatch(ch, e, current, msg);
+		raw_spin_unlock(&ch->lock);
+		goto served;
+	}
+	if (!block) {
+		raw_spin_unlock(&ch->lock);
+		return -EAGAIN;
+	}
+	rcv.task = current;
+	rcv.prio = current->prio;
+	rcv.served = false;
+	/* Behind every receiver of better or equal priority. */
+	list_for_each_entry_reverse(pos, &ch->u.channel.receivers, node) {
+		if (pos->prio <= rcv.prio)
+			break;
+	}
+	list_add(&rcv.node, &pos->node);
+	raw_spin_unlock(&ch->lock);
+
+	/* Nothing to serve: the previous request's boost ends. */
+	ntsync_pi_slot_drain(NTSYNC_SLOT_CHANNEL, &w);
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		/* Pairs with the sender's release: msg is complete. */
+		if (smp_load_acquire(&rcv.served))
+			break;
+		if (signal_pending(current))
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+
+	/* Pairs with the sender's release, as above. */
+	if (!smp_load_acquire(&rcv.served)) {
+		bool served;
+
+		raw_spin_lock(&ch->lock);
+		served = rcv.served;
+		if (!served)
+			list_del(&rcv.node);
+		raw_spin_unlock(&ch->lock);
+		if (!served) {
+			ntsync_pi_work_finish(&w);
+			return -ERESTARTSYS;
+		}
+	}
+	*msg = rcv.msg;
+
+served:
+	/* Serve the request at its sender's priority, until REPLY. */
+	if (msg->prio)
+		ntsync_pi_slot_apply(current, NTSYNC_SLOT_CHANNEL,
+				     ntsync_msg_kprio(msg), msg->policy,
+				     ch->dev, NULL, &w);
+	else
+		ntsync_pi_slot_drain(NTSYNC_SLOT_CHANNEL, &w);
+	ntsync_pi_work_finish(&w);
+	return 0;
+}
+
+/*
+ * RECV, RECV2 and TRY_RECV2.  The output is written back as it was read
+ * before anything is taken, so that an unwritable buffer fails with EFAULT
+ * instead of losing a dispatched request.
+ */
+static int ntsync_channel_recv(struct ntsync_obj *ch, void __user *argp,
+			       bool with_token, bool block)
+{
+	struct ntsync_channel_recv2_args args;
+	size_t size = with_token ? sizeof(args) :
+		      sizeof(struct ntsync_channel_recv_args);
+	struct ntsync_channel_msg msg;
+	int ret;
+
+	if (copy_from_user(&args, argp, size) ||
+	    copy_to_user(argp, &args, size))
+		return -EFAULT;
+
+	ret = ntsync_channel_receive(ch, block, &msg);
+	if (ret)
+		return ret;
+
+	args.entry_id = msg.entry_id;
+	args.payload_off = msg.payload_off;
+	args.reply_off = msg.reply_off;
+	args.sender_tid = msg.sender_tid;
+	args.prio = msg.prio;
+	args.thread_token = msg.thread_token;
+	if (copy_to_user(argp, &args, size))
+		return -EFAULT;
+	return 0;
+}
+
+static int ntsync_channel_reply(struct ntsync_obj *ch, void __user *argp)
+{
+	struct ntsync_channel_entry *e, *found = NULL;
+	struct task_struct *sender = NULL;
+	struct ntsync_pi_work w;
+	__u64 id;
+	int ret = 0;
+
+	if (get_user(id, (__u64 __user *)argp))
+		return -EFAULT;
+
+	raw_spin_lock(&ch->lock);
+	list_for_each_entry(e, &ch->u.channel.dispatched, link) {
+		if (e->id == id) {
+			found = e;
+			break;
+		}
+	}
+	if (!found) {
+		ret = -ENOENT;
+	} else if (found->receiver_tgid != current->tgid) {
+		ret = -EPERM;
+	} else {
+		list_del(&found->link);
+		/* Our reference: the sender frees the entry once it sees this. */
+		sender = found->sender;
+		get_task_struct(sender);
+		WRITE_ONCE(found->state, NTSYNC_ENTRY_REPLIED);
+	}
+	raw_spin_unlock(&ch->lock);
+
+	if (ret)
+		return ret;
+	wake_up_process(sender);
+	put_task_struct(sender);
+
+	/* The request is served: its boost ends. */
+	ntsync_pi_work_init(&w);
+	ntsync_pi_slot_drain(NTSYNC_SLOT_CHANNEL, &w);
+	ntsync_pi_work_finish(&w);
+	return 0;
+}
+
+static int ntsync_channel_register(struct ntsync_obj *ch, void __user *argp)
+{
+	struct ntsync_channel_register_thread_args args;
+	struct ntsync_thread_reg *reg, *new;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	if (args.__pad || !args.tid)
+		return -EINVAL;
+
+	/* Allocated before the lock; freed after it if a replace made it moot. */
+	new = kmalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return -ENOMEM;
+	new->tid = args.tid;
+	new->token = args.token;
+
+	raw_spin_lock(&ch->lock);
+	reg = ntsync_find_reg(ch, args.tid);
+	if (reg) {
+		reg->token = args.token;
+	} else {
+		hlist_add_head(&new->node, ntsync_reg_bucket(ch, args.tid));
+		new = NULL;
+	}
+	raw_spin_unlock(&ch->lock);
+
+	kfree(new);
+	return 0;
+}
+
+static int ntsync_channel_deregister(struct ntsync_obj *ch, void __user *argp)
+{
+	struct ntsync_thread_reg *reg;
+	__u32 tid;
+
+	if (get_user(tid, (__u32 __user *)argp))
+		return -EFAULT;
+	if (!tid)
+		return -EINVAL;
+
+	raw_spin_lock(&ch->lock);
+	reg = ntsync_find_reg(ch, tid);
+	if (reg)
+		hlist_del(&reg->node);
+	raw_spin_unlock(&ch->lock);
+
+	if (!reg)
+		return -ENOENT;
+	/* Freed outside the lock: no slab call under a raw spinlock. */
+	kfree(reg);
+	return 0;
+}
+
+long ntsync_channel_ioctl(struct ntsync_obj *ch, unsigned int cmd,
+			  void __user *argp)
+{
+	if (ch->type != NTSYNC_TYPE_CHANNEL)
+		return -EINVAL;
+
+	switch (cmd) {
+	case NTSYNC_IOC_CHANNEL_SEND_PI:
+		return ntsync_channel_send_pi(ch, argp);
+	case NTSYNC_IOC_CHANNEL_RECV:
+		return ntsync_channel_recv(ch, argp, false, true);
+	case NTSYNC_IOC_CHANNEL_RECV2:
+		return ntsync_channel_recv(ch, argp, true, true);
+	case NTSYNC_IOC_CHANNEL_TRY_RECV2:
+		return ntsync_channel_recv(ch, argp, true, false);
+	case NTSYNC_IOC_CHANNEL_REPLY:
+		return ntsync_channel_reply(ch, argp);
+	case NTSYNC_IOC_CHANNEL_REGISTER_THREAD:
+		return ntsync_channel_register(ch, argp);
+	case NTSYNC_IOC_CHANNEL_DEREGISTER_THREAD:
+		return ntsync_channel_deregister(ch, argp);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
