@@ -14,7 +14,9 @@
  * it.  So the receiver that SEND_PI boosts is exactly the one that gets the
  * entry, and no other receiver is woken (the spec's exclusive receive).  A
  * receiver runs at the priority of the request it serves until its REPLY or
- * its next receive.
+ * its next receive.  With no receiver parked, the best AGGREGATE_WAIT
+ * waiter on the channel (notify only) is claimed, boosted and woken the
+ * same way, and comes to take the entry with RECV2.
  *
  * Locking: obj->lock (raw) protects all of obj->u.channel and the state of
  * every entry; a channel never takes part in a wait-all, so that lock is
@@ -260,6 +262,8 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 			rb_add_cached(&e->node, &ch->u.channel.pending,
 				      ntsync_entry_less);
 			ch->u.channel.depth++;
+			/* A dispatcher in AGGREGATE_WAIT comes to take it. */
+			target = ntsync_claim_notify_waiter(ch);
 		}
 	}
 	raw_spin_unlock(&ch->lock);

@@ -38,6 +38,7 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/poll.h>
 #include <linux/rbtree.h>
 #include <linux/rtmutex.h>
 #include <linux/sched/prio.h>
@@ -157,7 +158,27 @@ struct ntsync_q_entry {
 	int prio;
 };
 
-/* One in-flight WAIT_ANY or WAIT_ALL; owned by the waiting task. */
+/*
+ * A file a wait watches: an AGGREGATE_WAIT fd source, or the uring_fd of a
+ * WAIT_ANY/WAIT_ALL.  See ntsync_aggregate.c.
+ */
+struct ntsync_q_fd {
+	/* Referenced while the wait lasts. */
+	struct file *file;
+	/* What fires it; errors and hangups always do. */
+	__poll_t events;
+	/* What it fired with. */
+	__poll_t revents;
+	__u32 index;
+	struct ntsync_q *q;
+	poll_table pt;
+	/* ntsync_poll_entry registrations on the file's wait queues. */
+	struct list_head polls;
+	/* A registration could not be allocated. */
+	bool failed;
+};
+
+/* One in-flight WAIT_ANY, WAIT_ALL or AGGREGATE_WAIT; owned by its task. */
 struct ntsync_q {
 	struct task_struct *task;
 	__u32 owner;
@@ -192,6 +213,14 @@ struct ntsync_q {
 
 	/* Came from ntsync_wait_q_cache (else kmalloc); see ntsync_cache.c. */
 	bool from_cache;
+	/* The uring_fd: objects signaled at the same time take precedence. */
+	bool objects_first;
+
+	/* Watched files (not objects); a wake of one sets fd_woken. */
+	struct ntsync_q_fd *fds;
+	__u32 nr_fds;
+	bool fd_woken;
+
 	/* Number of objects, not counting the alert event. */
 	__u32 count;
 	/* Entries holding an object reference: count, plus one for an alert. */
@@ -276,7 +305,22 @@ long ntsync_channel_ioctl(struct ntsync_obj *ch, unsigned int cmd,
 			  void __user *argp);
 void ntsync_channel_destroy(struct ntsync_obj *ch);
 
+/* ntsync_aggregate.c */
+int ntsync_q_fd_init(struct ntsync_q_fd *qfd, struct ntsync_q *q, int fd,
+		     __poll_t events, __u32 index);
+void ntsync_q_fd_release(struct ntsync_q_fd *qfd);
+int ntsync_q_fds_register(struct ntsync_q *q);
+void ntsync_q_fds_unregister(struct ntsync_q *q);
+bool ntsync_q_poll_fds(struct ntsync_q *q);
+int ntsync_aggregate_wait(struct ntsync_device *dev, void __user *argp);
+
 /* ntsync_wait.c */
+struct task_struct *ntsync_claim_notify_waiter(struct ntsync_obj *obj);
+void ntsync_init_q(struct ntsync_device *dev, struct ntsync_q *q,
+		   __u32 owner, bool all, __u32 count);
+void ntsync_release_q(struct ntsync_q *q);
+int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
+		      __u64 timeout, bool realtime, struct ntsync_pi_work *w);
 bool ntsync_lock_obj(struct ntsync_device *dev, struct ntsync_obj *obj)
 	__acquires(&obj->lock);
 void ntsync_unlock_obj(struct ntsync_device *dev, struct ntsync_obj *obj,

@@ -152,6 +152,8 @@ static long ntsync_char_ioctl(struct file *file, unsigned int cmd,
 		return ntsync_wait_any(dev, argp);
 	case NTSYNC_IOC_WAIT_ALL:
 		return ntsync_wait_all(dev, argp);
+	case NTSYNC_IOC_AGGREGATE_WAIT:
+		return ntsync_aggregate_wait(dev, argp);
 	default:
 		return -ENOIOCTLCMD;
 	}

@@ -20,10 +20,12 @@
  * it reads then is final, even if its deadline expired or a signal came.
  */
 
+#include <linux/eventfd.h>
 #include <linux/hrtimer.h>
 #include <linux/list_sort.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -228,14 +230,83 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 	}
 }
 
-/* Drop the object references and free the queue; no lock held. */
-static void ntsync_release_q(struct ntsync_q *q)
+/*
+ * Claim the best unclaimed wait-any waiter of @obj without consuming
+ * anything (the notify-only waiters of a channel), and return its task with
+ * a reference, for the caller to boost and wake once its lock is dropped.
+ * One waiter only: the one that will come and take the entry.
+ */
+struct task_struct *ntsync_claim_notify_waiter(struct ntsync_obj *obj)
+{
+	struct ntsync_q_entry *entry;
+
+	ntsync_assert_owned(obj);
+	ntsync_refresh_order(&obj->any_waiters);
+	list_for_each_entry(entry, &obj->any_waiters, node) {
+		if (ntsync_claim(entry->q, entry->index)) {
+			get_task_struct(entry->q->task);
+			return entry->q->task;
+		}
+	}
+	return NULL;
+}
+
+/* The fields every wait starts with; objects and files are added after. */
+void ntsync_init_q(struct ntsync_device *dev, struct ntsync_q *q,
+		   __u32 owner, bool all, __u32 count)
+{
+	q->task = current;
+	q->owner = owner;
+	q->seq = atomic64_inc_return(&dev->wait_seq);
+	atomic_set(&q->signaled, -1);
+	q->all = all;
+	q->ownerdead = false;
+	q->has_mutex = false;
+	q->pi_registered = false;
+	q->pi_rec = NULL;
+	INIT_LIST_HEAD(&q->pi_discard);
+	q->objects_first = false;
+	q->fds = NULL;
+	q->nr_fds = 0;
+	q->fd_woken = false;
+	q->count = count;
+	q->total_count = 0;
+}
+
+/* Drop the object and file references and free the wait; no lock held. */
+void ntsync_release_q(struct ntsync_q *q)
 {
 	__u32 i;
 
 	for (i = 0; i < q->total_count; i++)
 		ntsync_put_obj(q->entries[i].obj);
+	for (i = 0; i < q->nr_fds; i++)
+		ntsync_q_fd_release(&q->fds[i]);
+	kfree(q->fds);
 	ntsync_free_q(q);
+}
+
+/* Wine-NSPA's uring_fd: an eventfd whose readability ends the wait. */
+static int ntsync_setup_uring_fd(struct ntsync_q *q, int fd)
+{
+	struct eventfd_ctx *ctx;
+	int ret;
+
+	q->fds = kzalloc(sizeof(*q->fds), GFP_KERNEL_ACCOUNT);
+	if (!q->fds)
+		return -ENOMEM;
+	ret = ntsync_q_fd_init(&q->fds[0], q, fd, EPOLLIN,
+			       NTSYNC_INDEX_URING_READY);
+	if (ret)
+		return ret;
+	/* From here ntsync_release_q() drops the file. */
+	q->nr_fds = 1;
+	ctx = eventfd_ctx_fileget(q->fds[0].file);
+	if (IS_ERR(ctx))
+		return -EINVAL;
+	eventfd_ctx_put(ctx);
+	q->objects_first = true;
+	return 0;
 }
 
 /*
@@ -256,8 +327,6 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 
 	if (args->flags & ~NTSYNC_WAIT_REALTIME)
 		return -EINVAL;
-	if (args->pad)
-		return -EINVAL;
 	if (count > NTSYNC_MAX_WAIT_COUNT)
 		return -EINVAL;
 
@@ -271,18 +340,7 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 	q = ntsync_alloc_q(total_count);
 	if (!q)
 		return -ENOMEM;
-	q->task = current;
-	q->owner = args->owner;
-	q->seq = atomic64_inc_return(&dev->wait_seq);
-	atomic_set(&q->signaled, -1);
-	q->all = all;
-	q->ownerdead = false;
-	q->has_mutex = false;
-	q->pi_registered = false;
-	q->pi_rec = NULL;
-	INIT_LIST_HEAD(&q->pi_discard);
-	q->count = count;
-	q->total_count = 0;
+	ntsync_init_q(dev, q, args->owner, all, count);
 
 	for (i = 0; i < total_count; i++) {
 		struct ntsync_q_entry *entry = &q->entries[i];
@@ -322,6 +380,11 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 			}
 		}
 	}
+	if (args->pad) {
+		ret = ntsync_setup_uring_fd(q, args->pad);
+		if (ret)
+			goto err;
+	}
 
 	*ret_q = q;
 	return 0;
@@ -331,8 +394,11 @@ err:
 	return ret;
 }
 
-/* Sleep until claimed, the deadline passes, or a signal arrives. */
-static int ntsync_schedule(const struct ntsync_q *q, __u64 timeout_ns,
+/*
+ * Sleep until claimed, the deadline passes, or a signal arrives.  A wake
+ * of a watched file makes the waiter poll its files, which may claim it.
+ */
+static int ntsync_schedule(struct ntsync_q *q, __u64 timeout_ns,
 			   bool realtime)
 {
 	clockid_t clock = realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC;
@@ -348,6 +414,13 @@ static int ntsync_schedule(const struct ntsync_q *q, __u64 timeout_ns,
 		set_current_state(TASK_INTERRUPTIBLE);
 		if (atomic_read(&q->signaled) != -1)
 			break;
+		if (q->nr_fds && READ_ONCE(q->fd_woken)) {
+			WRITE_ONCE(q->fd_woken, false);
+			/* Polling may sleep. */
+			__set_current_state(TASK_RUNNING);
+			ntsync_q_poll_fds(q);
+			continue;
+		}
 		if (signal_pending(current)) {
 			ret = -ERESTARTSYS;
 			break;
@@ -387,7 +460,10 @@ static int ntsync_get_wait_args(struct ntsync_wait_args *args,
 	return 0;
 }
 
-/* Take the first object that is signaled now, in index order. */
+/*
+ * Take the first object that is signaled now, in index order.  Called
+ * before the wait is queued, or after it was taken off every queue.
+ */
 static bool ntsync_try_acquire_any(struct ntsync_device *dev,
 				   struct ntsync_q *q)
 {
@@ -399,7 +475,7 @@ static bool ntsync_try_acquire_any(struct ntsync_device *dev,
 		bool taken = ntsync_obj_is_signaled(obj, q->owner);
 
 		if (taken) {
-			atomic_set(&q->signaled, i);
+			atomic_set(&q->signaled, q->entries[i].index);
 			ntsync_obj_acquire(obj, q);
 		}
 		ntsync_unlock_obj(dev, obj, all);
@@ -409,32 +485,29 @@ static bool ntsync_try_acquire_any(struct ntsync_device *dev,
 	return false;
 }
 
-int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
+/*
+ * Queue @q on its objects and files, sleep until one satisfies it, and take
+ * it off again: the core of WAIT_ANY and AGGREGATE_WAIT.  Returns 0, or the
+ * error of the sleep when nothing claimed @q (the caller reads q->signaled).
+ */
+int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
+		      __u64 timeout, bool realtime, struct ntsync_pi_work *w)
 {
-	struct ntsync_wait_args __user *user_args = argp;
-	struct ntsync_wait_args args;
-	struct ntsync_pi_work w;
-	struct ntsync_q *q;
 	int ret = 0;
 	__u32 i;
 	bool all;
 
-	ret = ntsync_get_wait_args(&args, user_args);
-	if (ret)
-		return ret;
-	ret = ntsync_setup_wait(dev, &args, false, &q);
-	if (ret)
-		return ret;
-
-	ntsync_pi_work_init(&w);
-	ntsync_pi_slot_drain(NTSYNC_SLOT_EVENT, &w);
+	/* The EVENT_SET_PI boost of the caller's last wait ends here. */
+	ntsync_pi_slot_drain(NTSYNC_SLOT_EVENT, w);
 
 	if (ntsync_try_acquire_any(dev, q))
+		goto out;
+	if (q->nr_fds && ntsync_q_poll_fds(q))
 		goto out;
 
 	/* A record for the owner we may boost, allocated before any lock. */
 	if (q->has_mutex)
-		ntsync_pi_work_prealloc(&w, 1);
+		ntsync_pi_work_prealloc(w, 1);
 
 	for (i = 0; i < q->total_count; i++) {
 		struct ntsync_q_entry *entry = &q->entries[i];
@@ -456,10 +529,13 @@ int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
 		ntsync_unlock_obj(dev, obj, all);
 	}
 
-	ntsync_pi_wait_queued(q, &w);
+	if (q->nr_fds)
+		ret = ntsync_q_fds_register(q);
 
-	ret = ntsync_schedule(q, args.timeout,
-			      args.flags & NTSYNC_WAIT_REALTIME);
+	if (!ret) {
+		ntsync_pi_wait_queued(q, w);
+		ret = ntsync_schedule(q, timeout, realtime);
+	}
 
 	for (i = 0; i < q->total_count; i++) {
 		struct ntsync_q_entry *entry = &q->entries[i];
@@ -469,15 +545,57 @@ int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
 		list_del(&entry->node);
 		ntsync_unlock_obj(dev, obj, all);
 	}
+	ntsync_q_fds_unregister(q);
 
-	ntsync_pi_wait_done(q, &w);
+	ntsync_pi_wait_done(q, w);
+
+	/* The uring_fd fired: an object signaled meanwhile still wins. */
+	if (q->objects_first &&
+	    atomic_read(&q->signaled) == NTSYNC_INDEX_URING_READY)
+		ntsync_try_acquire_any(dev, q);
 
 out:
-	ntsync_pi_consume_event(dev, q, &w);
+	ntsync_pi_consume_event(dev, q, w);
+	return ret;
+}
+
+int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
+{
+	struct ntsync_wait_args __user *user_args = argp;
+	struct ntsync_wait_args args;
+	struct ntsync_pi_work w;
+	struct ntsync_q *q;
+	int ret;
+
+	ret = ntsync_get_wait_args(&args, user_args);
+	if (ret)
+		return ret;
+	ret = ntsync_setup_wait(dev, &args, false, &q);
+	if (ret)
+		return ret;
+
+	ntsync_pi_work_init(&w);
+	ret = ntsync_wait_any_q(dev, q, args.timeout,
+				args.flags & NTSYNC_WAIT_REALTIME, &w);
 	ret = ntsync_wait_result(q, ret, user_args);
 	ntsync_release_q(q);
 	ntsync_pi_work_finish(&w);
 	return ret;
+}
+
+/* Acquire every object of a wait-all if all are signaled; under the lock. */
+static bool ntsync_take_all(struct ntsync_device *dev, struct ntsync_q *q)
+{
+	__u32 i;
+
+	lockdep_assert_held(&dev->wait_all_lock);
+	for (i = 0; i < q->count; i++) {
+		if (!ntsync_obj_is_signaled(q->entries[i].obj, q->owner))
+			return false;
+	}
+	for (i = 0; i < q->count; i++)
+		ntsync_obj_acquire(q->entries[i].obj, q);
+	return true;
 }
 
 int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
@@ -537,12 +655,22 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 		ntsync_unlock_obj(dev, alert, all);
 	}
 
-	ntsync_pi_wait_queued(q, &w);
+	if (q->nr_fds && atomic_read(&q->signaled) == -1)
+		ret = ntsync_q_fds_register(q);
 
-	ret = ntsync_schedule(q, args.timeout,
-			      args.flags & NTSYNC_WAIT_REALTIME);
+	if (!ret) {
+		ntsync_pi_wait_queued(q, &w);
+		ret = ntsync_schedule(q, args.timeout,
+				      args.flags & NTSYNC_WAIT_REALTIME);
+	}
 
 	rt_mutex_lock(&dev->wait_all_lock);
+
+	/* The uring_fd fired: objects all signaled meanwhile still win. */
+	if (q->objects_first &&
+	    atomic_read(&q->signaled) == NTSYNC_INDEX_URING_READY &&
+	    ntsync_take_all(dev, q))
+		atomic_set(&q->signaled, 0);
 
 	for (i = 0; i < q->count; i++) {
 		struct ntsync_q_entry *entry = &q->entries[i];
@@ -558,6 +686,7 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 
 	rt_mutex_unlock(&dev->wait_all_lock);
 
+	ntsync_q_fds_unregister(q);
 	ntsync_pi_wait_done(q, &w);
 	/* Wait-all consumes EVENT_SET_PI too (the spec left this open). */
 	ntsync_pi_consume_event(dev, q, &w);
