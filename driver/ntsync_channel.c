@@ -39,37 +39,11 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <kunit/visibility.h>
 
 #include "ntsync_internal.h"
 
 #define NTSYNC_CHANNEL_MAX_DEPTH	1024
-
-enum ntsync_entry_state {
-	NTSYNC_ENTRY_PENDING,
-	NTSYNC_ENTRY_DISPATCHED,
-	NTSYNC_ENTRY_REPLIED,
-};
-
-struct ntsync_channel_entry {
-	/* In pending while PENDING. */
-	struct rb_node node;
-	/* In dispatched while DISPATCHED. */
-	struct list_head link;
-	/* Written under the channel's lock; the sender polls it. */
-	enum ntsync_entry_state state;
-	__u64 id;
-	__u64 seq;
-	/* 0 (no boost) or an RT priority 1..99, with its policy. */
-	__u32 prio;
-	__u32 policy;
-	__u64 payload_off;
-	__u64 reply_off;
-	__u32 sender_tid;
-	/* The sleeping sender: alive while the entry is on the channel. */
-	struct task_struct *sender;
-	/* The process that received it: the only one that may reply. */
-	pid_t receiver_tgid;
-};
 
 /* What a receive returns: copied from the entry under the lock. */
 struct ntsync_channel_msg {
@@ -105,7 +79,9 @@ size_t ntsync_channel_entry_size(void)
 	return sizeof(struct ntsync_channel_entry);
 }
 
-static bool ntsync_entry_less(struct rb_node *a, const struct rb_node *b)
+/* Pending order: higher priority first, then earlier arrival. */
+VISIBLE_IF_KUNIT bool ntsync_entry_less(struct rb_node *a,
+					const struct rb_node *b)
 {
 	const struct ntsync_channel_entry *ea =
 		rb_entry(a, struct ntsync_channel_entry, node);

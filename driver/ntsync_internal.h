@@ -298,6 +298,34 @@ void ntsync_pi_consume_event(struct ntsync_device *dev, struct ntsync_q *q,
 void ntsync_pi_device_release(struct ntsync_device *dev);
 int ntsync_pi_check_request(__u32 policy, __u32 prio);
 
+/* One channel request; see ntsync_channel.c for its lifetime rules. */
+enum ntsync_entry_state {
+	NTSYNC_ENTRY_PENDING,
+	NTSYNC_ENTRY_DISPATCHED,
+	NTSYNC_ENTRY_REPLIED,
+};
+
+struct ntsync_channel_entry {
+	/* In pending while PENDING. */
+	struct rb_node node;
+	/* In dispatched while DISPATCHED. */
+	struct list_head link;
+	/* Written under the channel's lock; the sender polls it. */
+	enum ntsync_entry_state state;
+	__u64 id;
+	__u64 seq;
+	/* 0 (no boost) or an RT priority 1..99, with its policy. */
+	__u32 prio;
+	__u32 policy;
+	__u64 payload_off;
+	__u64 reply_off;
+	__u32 sender_tid;
+	/* The sleeping sender: alive while the entry is on the channel. */
+	struct task_struct *sender;
+	/* The process that received it: the only one that may reply. */
+	pid_t receiver_tgid;
+};
+
 /* ntsync_channel.c */
 size_t ntsync_channel_entry_size(void);
 int ntsync_create_channel(struct ntsync_device *dev, void __user *argp);
@@ -330,5 +358,15 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 			 bool all);
 int ntsync_wait_any(struct ntsync_device *dev, void __user *argp);
 int ntsync_wait_all(struct ntsync_device *dev, void __user *argp);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Internals exercised by ntsync_kunit.c. */
+int ntsync_cmp_waiters(void *priv, const struct list_head *a,
+		       const struct list_head *b);
+void ntsync_insert_waiter(struct ntsync_q_entry *new, struct list_head *head);
+void ntsync_refresh_order(struct list_head *head);
+int ntsync_pi_best_waiter(struct ntsync_obj *mutex);
+bool ntsync_entry_less(struct rb_node *a, const struct rb_node *b);
+#endif
 
 #endif /* NTSYNC_INTERNAL_H */

@@ -43,6 +43,7 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <uapi/linux/sched/types.h>
+#include <kunit/visibility.h>
 
 #include "ntsync_internal.h"
 
@@ -366,7 +367,7 @@ static void ntsync_pi_chain_add_waits_of(struct task_struct *task)
 }
 
 /* Best priority among the waiters still waiting for @mutex. */
-static int ntsync_pi_best_waiter(struct ntsync_obj *mutex)
+VISIBLE_IF_KUNIT int ntsync_pi_best_waiter(struct ntsync_obj *mutex)
 {
 	struct ntsync_q_entry *entry;
 	int best = NTSYNC_NO_BOOST;

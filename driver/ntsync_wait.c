@@ -28,6 +28,7 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <kunit/visibility.h>
 
 #include "ntsync_internal.h"
 
@@ -87,8 +88,8 @@ static void ntsync_all_hint_add(struct ntsync_obj *obj, int delta)
 }
 
 /* Queue order: better (lower) priority first, then earlier enqueue. */
-static int ntsync_cmp_waiters(void *priv, const struct list_head *a,
-			      const struct list_head *b)
+VISIBLE_IF_KUNIT int ntsync_cmp_waiters(void *priv, const struct list_head *a,
+					const struct list_head *b)
 {
 	const struct ntsync_q_entry *ea = list_entry(a, struct ntsync_q_entry,
 						     node);
@@ -107,8 +108,8 @@ static int ntsync_cmp_waiters(void *priv, const struct list_head *a,
  * newest, so searching from the tail makes the common case, equal
  * priorities, constant time.
  */
-static void ntsync_insert_waiter(struct ntsync_q_entry *new,
-				 struct list_head *head)
+VISIBLE_IF_KUNIT void ntsync_insert_waiter(struct ntsync_q_entry *new,
+					   struct list_head *head)
 {
 	struct ntsync_q_entry *entry;
 
@@ -126,7 +127,7 @@ static void ntsync_insert_waiter(struct ntsync_q_entry *new,
  * Re-sort the queue if a waiter's priority changed since it was sorted.
  * list_sort() is stable and allocates nothing: legal under a raw spinlock.
  */
-static void ntsync_refresh_order(struct list_head *head)
+VISIBLE_IF_KUNIT void ntsync_refresh_order(struct list_head *head)
 {
 	struct ntsync_q_entry *entry;
 	bool changed = false;

@@ -118,6 +118,33 @@ vm_suite() {
 	echo "# $label: $(sed -n 's/^seconds=//p' "$summary") s in the VM"
 }
 
+# KUnit results (KTAP subtests) that the module printed when it loaded,
+# from the kernel log section of a VM run.  No result at all is a failure:
+# the debug kernel has CONFIG_KUNIT, so the suite must have run.
+#   count_kunit LABEL LOG
+count_kunit() {
+	local label=$1 log=$2 cases=0 line
+
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*)
+			cases=$((cases + 1))
+			line=${line#ok }
+			pass "$label: kunit.${line#* }" ;;
+		"not ok "*)
+			cases=$((cases + 1))
+			line=${line#not ok }
+			fail "$label: kunit.${line#* }" ;;
+		esac
+	done < <(awk '/@@NTSYNC dmesg-begin/,/@@NTSYNC dmesg-end/' "$log" |
+		tr -d '\r' | sed -n 's/^\[ *[0-9.]*\]     \(\(not \)\{0,1\}ok [0-9]* .*\)$/\1/p')
+	if [ "$cases" -eq 0 ]; then
+		fail "$label: kunit suite ran"
+		awk '/@@NTSYNC dmesg-begin/,/@@NTSYNC dmesg-end/' "$log" |
+			grep -a -i -E 'kunit|ktap|ntsync' | sed 's/^/#   /' | head -20
+	fi
+}
+
 # The programs of the functional suite, 64-bit, then 32-bit named *-m32.
 progs_dir=$build/run-progs
 rm -rf "$progs_dir"
@@ -187,6 +214,7 @@ if want debug && [ "$run_debug" = 1 ]; then
 		module=$(NTSYNC_KDIR=$kdir "$top/scripts/build-module.sh" debug)
 		vm_suite debug "$kdir/arch/x86/boot/bzImage" "$module" \
 			"${progs64[@]}" "${progs32[@]}" "$demo" "$slab_check"
+		count_kunit debug "$logs/debug.log"
 	else
 		fail "debug: kernel builds"
 	fi
