@@ -31,6 +31,7 @@
 #include <linux/uaccess.h>
 
 #include "ntsync_internal.h"
+#include "ntsync_trace.h"
 
 /* One registration of a watched file on one of its wait queues. */
 struct ntsync_poll_entry {
@@ -317,6 +318,9 @@ int ntsync_aggregate_wait(struct ntsync_device *dev, void __user *argp)
 	if (ret)
 		return ret;
 
+	ntsync_stat_add(NTSYNC_STAT_WAITS, 1);
+	trace_ntsync_wait_begin(NTSYNC_TRACE_AGGREGATE, args.nb_sources,
+				args.owner);
 	ntsync_pi_work_init(&w);
 	ret = ntsync_wait_any_q(dev, q, args.timeout,
 				args.flags & NTSYNC_AGG_FLAG_REALTIME, &w);
@@ -327,6 +331,7 @@ int ntsync_aggregate_wait(struct ntsync_device *dev, void __user *argp)
 		fired_events = ntsync_agg_fired_events(q, signaled);
 		ret = q->ownerdead ? -EOWNERDEAD : 0;
 	}
+	trace_ntsync_wait_end(NTSYNC_TRACE_AGGREGATE, ret, fired_index);
 	ntsync_release_q(q);
 	ntsync_pi_work_finish(&w);
 

@@ -42,6 +42,7 @@
 #include <kunit/visibility.h>
 
 #include "ntsync_internal.h"
+#include "ntsync_trace.h"
 
 #define NTSYNC_CHANNEL_MAX_DEPTH	1024
 
@@ -129,6 +130,8 @@ static void ntsync_channel_dispatch(struct ntsync_obj *ch,
 	e->state = NTSYNC_ENTRY_DISPATCHED;
 	e->receiver_tgid = receiver->tgid;
 	list_add_tail(&e->link, &ch->u.channel.dispatched);
+	ntsync_stat_add(NTSYNC_STAT_CHANNEL_DISPATCHED, 1);
+	trace_ntsync_channel(NTSYNC_TRACE_RECV, e->id, e->prio, e->sender_tid);
 
 	msg->entry_id = e->id;
 	msg->payload_off = e->payload_off;
@@ -179,6 +182,7 @@ void ntsync_channel_destroy(struct ntsync_obj *ch)
 		hlist_for_each_entry_safe(reg, tmp, &ch->u.channel.regs[i],
 					  node) {
 			hlist_del(&reg->node);
+			ntsync_stat_add(NTSYNC_STAT_CHANNEL_REGISTRATIONS, -1);
 			kfree(reg);
 		}
 	}
@@ -225,6 +229,9 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 	} else {
 		e->id = ++ch->u.channel.next_id;
 		e->seq = ++ch->u.channel.next_seq;
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_SENDS, 1);
+		trace_ntsync_channel(NTSYNC_TRACE_SEND, e->id, e->prio,
+				     e->sender_tid);
 		if (rcv) {
 			list_del(&rcv->node);
 			ntsync_channel_dispatch(ch, e, rcv->task, &rcv->msg);
@@ -238,6 +245,7 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 			rb_add_cached(&e->node, &ch->u.channel.pending,
 				      ntsync_entry_less);
 			ch->u.channel.depth++;
+			ntsync_stat_add(NTSYNC_STAT_CHANNEL_PENDING, 1);
 			/* A dispatcher in AGGREGATE_WAIT comes to take it. */
 			target = ntsync_claim_notify_waiter(ch);
 		}
@@ -276,11 +284,13 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 	case NTSYNC_ENTRY_PENDING:
 		rb_erase_cached(&e->node, &ch->u.channel.pending);
 		ch->u.channel.depth--;
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_PENDING, -1);
 		ret = -EINTR;
 		break;
 	case NTSYNC_ENTRY_DISPATCHED:
 		/* Being served: its REPLY will find nothing (ENOENT). */
 		list_del(&e->link);
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_DISPATCHED, -1);
 		ret = -EINTR;
 		break;
 	case NTSYNC_ENTRY_REPLIED:
@@ -288,6 +298,11 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 	}
 	raw_spin_unlock(&ch->lock);
 
+	if (ret) {
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_CANCELLED, 1);
+		trace_ntsync_channel(NTSYNC_TRACE_CANCEL, e->id, e->prio,
+				     e->sender_tid);
+	}
 	ntsync_free_channel_entry(e);
 	ntsync_pi_work_finish(&w);
 	return ret;
@@ -310,6 +325,7 @@ static int ntsync_channel_receive(struct ntsync_obj *ch, bool block,
 		e = rb_entry(first, struct ntsync_channel_entry, node);
 		rb_erase_cached(first, &ch->u.channel.pending);
 		ch->u.channel.depth--;
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_PENDING, -1);
 		ntsync_channel_dispatch(ch, e, current, msg);
 		raw_spin_unlock(&ch->lock);
 		goto served;
@@ -428,6 +444,10 @@ static int ntsync_channel_reply(struct ntsync_obj *ch, void __user *argp)
 		ret = -EPERM;
 	} else {
 		list_del(&found->link);
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_DISPATCHED, -1);
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_REPLIES, 1);
+		trace_ntsync_channel(NTSYNC_TRACE_REPLY, found->id, found->prio,
+				     found->sender_tid);
 		/* Our reference: the sender frees the entry once it sees this. */
 		sender = found->sender;
 		get_task_struct(sender);
@@ -470,6 +490,7 @@ static int ntsync_channel_register(struct ntsync_obj *ch, void __user *argp)
 		reg->token = args.token;
 	} else {
 		hlist_add_head(&new->node, ntsync_reg_bucket(ch, args.tid));
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_REGISTRATIONS, 1);
 		new = NULL;
 	}
 	raw_spin_unlock(&ch->lock);
@@ -490,8 +511,10 @@ static int ntsync_channel_deregister(struct ntsync_obj *ch, void __user *argp)
 
 	raw_spin_lock(&ch->lock);
 	reg = ntsync_find_reg(ch, tid);
-	if (reg)
+	if (reg) {
 		hlist_del(&reg->node);
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_REGISTRATIONS, -1);
+	}
 	raw_spin_unlock(&ch->lock);
 
 	if (!reg)

@@ -38,6 +38,7 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/rbtree.h>
 #include <linux/rtmutex.h>
@@ -243,6 +244,61 @@ struct ntsync_pi_work {
 
 /* Wait queues up to this many entries come from ntsync_wait_q_cache. */
 #define NTSYNC_Q_CACHE_ENTRIES	16
+
+/* Counters, shown in /sys/class/misc/ntsync/stats/ (ntsync_stats.c). */
+enum ntsync_stat {
+	NTSYNC_STAT_OBJECTS_SEM,	/* live objects, per type */
+	NTSYNC_STAT_OBJECTS_MUTEX,
+	NTSYNC_STAT_OBJECTS_EVENT,
+	NTSYNC_STAT_OBJECTS_CHANNEL,
+	NTSYNC_STAT_WAITS,		/* WAIT_ANY, WAIT_ALL, AGGREGATE_WAIT */
+	NTSYNC_STAT_WAKES,		/* waits satisfied by a waker */
+	NTSYNC_STAT_PI_BOOSTS_APPLIED,	/* a task went from its base to a boost */
+	NTSYNC_STAT_PI_BOOSTS_RESTORED,	/* ... and back to its base */
+	NTSYNC_STAT_PI_BOOSTS_SKIPPED,	/* no record could be had */
+	NTSYNC_STAT_EVENT_PI_STAGED,
+	NTSYNC_STAT_EVENT_PI_CONSUMED,
+	NTSYNC_STAT_EVENT_PI_CANCELLED,	/* reset, pulse, replaced, event freed */
+	NTSYNC_STAT_CHANNEL_SENDS,	/* requests queued */
+	NTSYNC_STAT_CHANNEL_REPLIES,
+	NTSYNC_STAT_CHANNEL_CANCELLED,	/* senders interrupted */
+	NTSYNC_STAT_CHANNEL_PENDING,	/* live: waiting for a receiver */
+	NTSYNC_STAT_CHANNEL_DISPATCHED,	/* live: received, not replied */
+	NTSYNC_STAT_CHANNEL_REGISTRATIONS, /* live tid -> token entries */
+	NTSYNC_NR_STATS,
+};
+
+struct ntsync_stats {
+	u64 count[NTSYNC_NR_STATS];
+};
+
+DECLARE_PER_CPU(struct ntsync_stats, ntsync_stats);
+extern const struct attribute_group *ntsync_attr_groups[];
+
+/* Safe in any context: a per-CPU add. */
+static inline void ntsync_stat_add(enum ntsync_stat stat, int delta)
+{
+	this_cpu_add(ntsync_stats.count[stat], delta);
+}
+
+/* Trace actions and kinds (ntsync_trace.h prints their names). */
+enum {
+	NTSYNC_TRACE_ANY, NTSYNC_TRACE_ALL, NTSYNC_TRACE_AGGREGATE,
+};
+
+enum {
+	NTSYNC_TRACE_APPLIED, NTSYNC_TRACE_CHANGED, NTSYNC_TRACE_RESTORED,
+	NTSYNC_TRACE_SKIPPED,
+};
+
+enum {
+	NTSYNC_TRACE_STAGED, NTSYNC_TRACE_CONSUMED, NTSYNC_TRACE_CANCELLED,
+};
+
+enum {
+	NTSYNC_TRACE_SEND, NTSYNC_TRACE_RECV, NTSYNC_TRACE_REPLY,
+	NTSYNC_TRACE_CANCEL,
+};
 
 /* ntsync_cache.c */
 int ntsync_caches_init(void);

@@ -30,6 +30,7 @@ struct ntsync_obj *ntsync_alloc_obj(struct ntsync_device *dev,
 		return NULL;
 	obj->type = type;
 	obj->dev = dev;
+	ntsync_stat_add(NTSYNC_STAT_OBJECTS_SEM + type, 1);
 	/* The object pins its device; dropped in ntsync_free_obj(). */
 	get_file(dev->file);
 	raw_spin_lock_init(&obj->lock);
@@ -42,6 +43,7 @@ struct ntsync_obj *ntsync_alloc_obj(struct ntsync_device *dev,
 void ntsync_free_obj(struct ntsync_obj *obj)
 {
 	ntsync_obj_destroy(obj);
+	ntsync_stat_add(NTSYNC_STAT_OBJECTS_SEM + obj->type, -1);
 	fput(obj->dev->file);
 	kfree(obj);
 }
@@ -171,6 +173,7 @@ static struct miscdevice ntsync_misc = {
 	.minor		= MISC_DYNAMIC_MINOR,
 	.name		= "ntsync",
 	.fops		= &ntsync_fops,
+	.groups		= ntsync_attr_groups,
 	.mode		= 0666,
 };
 
@@ -202,3 +205,4 @@ module_exit(ntsync_exit);
 MODULE_AUTHOR("ntsync-nspa developers");
 MODULE_DESCRIPTION("NT synchronization primitives with real-time extensions");
 MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");

@@ -16,6 +16,7 @@
 #include <linux/uaccess.h>
 
 #include "ntsync_internal.h"
+#include "ntsync_trace.h"
 
 static void ntsync_event_hand_over_pi(struct ntsync_obj *event,
 				      struct ntsync_q *q);
@@ -83,6 +84,9 @@ static void ntsync_event_hand_over_pi(struct ntsync_obj *event,
 	if (!rec)
 		return;
 	event->u.event.pi_rec = NULL;
+	ntsync_stat_add(NTSYNC_STAT_EVENT_PI_CONSUMED, 1);
+	trace_ntsync_event_pi(NTSYNC_TRACE_CONSUMED, event->u.event.pi_policy,
+			      event->u.event.pi_prio);
 	if (q->pi_rec && q->pi_prio <= event->u.event.pi_prio) {
 		ntsync_pi_discard(q, rec);
 		return;
@@ -105,6 +109,12 @@ void ntsync_obj_destroy(struct ntsync_obj *obj)
 		break;
 	case NTSYNC_TYPE_EVENT:
 		/* A boost staged on an event nobody consumed. */
+		if (obj->u.event.pi_rec) {
+			ntsync_stat_add(NTSYNC_STAT_EVENT_PI_CANCELLED, 1);
+			trace_ntsync_event_pi(NTSYNC_TRACE_CANCELLED,
+					      obj->u.event.pi_policy,
+					      obj->u.event.pi_prio);
+		}
 		ntsync_boost_free(obj->u.event.pi_rec);
 		break;
 	case NTSYNC_TYPE_CHANNEL:
@@ -334,6 +344,12 @@ static int ntsync_event_change(struct ntsync_obj *event, void __user *argp,
 		/* No signal left, so no boost staged with it either. */
 		cancelled = event->u.event.pi_rec;
 		event->u.event.pi_rec = NULL;
+		if (cancelled) {
+			ntsync_stat_add(NTSYNC_STAT_EVENT_PI_CANCELLED, 1);
+			trace_ntsync_event_pi(NTSYNC_TRACE_CANCELLED,
+					      event->u.event.pi_policy,
+					      event->u.event.pi_prio);
+		}
 	}
 	ntsync_unlock_obj(dev, event, all);
 
@@ -376,9 +392,19 @@ static int ntsync_event_set_pi(struct ntsync_obj *event, void __user *argp)
 	all = ntsync_lock_obj(dev, event);
 	if (rec) {
 		replaced = event->u.event.pi_rec;
+		if (replaced) {
+			/* The last signaller wins. */
+			ntsync_stat_add(NTSYNC_STAT_EVENT_PI_CANCELLED, 1);
+			trace_ntsync_event_pi(NTSYNC_TRACE_CANCELLED,
+					      event->u.event.pi_policy,
+					      event->u.event.pi_prio);
+		}
 		event->u.event.pi_rec = rec;
 		event->u.event.pi_prio = MAX_RT_PRIO - 1 - args.prio;
 		event->u.event.pi_policy = args.policy;
+		ntsync_stat_add(NTSYNC_STAT_EVENT_PI_STAGED, 1);
+		trace_ntsync_event_pi(NTSYNC_TRACE_STAGED, args.policy,
+				      event->u.event.pi_prio);
 	}
 	event->u.event.signaled = true;
 	ntsync_wake_waiters(dev, event, all);

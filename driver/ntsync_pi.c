@@ -46,6 +46,7 @@
 #include <kunit/visibility.h>
 
 #include "ntsync_internal.h"
+#include "ntsync_trace.h"
 
 bool ntsync_pi_enabled = true;
 module_param_named(pi, ntsync_pi_enabled, bool, 0644);
@@ -285,6 +286,31 @@ static void ntsync_sched_apply(struct task_struct *task, __u32 policy,
 			 task_pid_nr(task), ret);
 }
 
+/* Count and trace a change of @rec's applied boost to @best. */
+static void ntsync_boost_account(struct ntsync_boost *rec, int best)
+{
+	int old = rec->applied_prio == NTSYNC_NO_BOOST ?
+		  rec->base.normal_prio : rec->applied_prio;
+	int new = best == NTSYNC_NO_BOOST ? rec->base.normal_prio : best;
+	unsigned int reason = NTSYNC_TRACE_CHANGED;
+
+	if (rec->applied_prio == NTSYNC_NO_BOOST) {
+		reason = NTSYNC_TRACE_APPLIED;
+		ntsync_stat_add(NTSYNC_STAT_PI_BOOSTS_APPLIED, 1);
+	} else if (best == NTSYNC_NO_BOOST) {
+		reason = NTSYNC_TRACE_RESTORED;
+		ntsync_stat_add(NTSYNC_STAT_PI_BOOSTS_RESTORED, 1);
+	}
+	trace_ntsync_pi_boost(rec->task, old, new, reason);
+}
+
+/* No record for @task: its boost to @prio is skipped (transiently). */
+static void ntsync_boost_skipped(struct task_struct *task, int prio)
+{
+	ntsync_stat_add(NTSYNC_STAT_PI_BOOSTS_SKIPPED, 1);
+	trace_ntsync_pi_boost(task, task->prio, prio, NTSYNC_TRACE_SKIPPED);
+}
+
 /*
  * Apply the best contribution of @rec to its task.  Retires the record
  * (into @w) when nothing contributes any more.  Returns true when the
@@ -320,6 +346,7 @@ static bool ntsync_boost_update(struct ntsync_boost *rec,
 	changed = best != rec->applied_prio ||
 		  (best != NTSYNC_NO_BOOST && policy != rec->applied_policy);
 	if (changed) {
+		ntsync_boost_account(rec, best);
 		ntsync_sched_apply(rec->task, policy, best, &rec->base);
 		rec->applied_prio = best;
 		rec->applied_policy = policy;
@@ -421,6 +448,8 @@ static void ntsync_pi_reevaluate(struct ntsync_obj *mutex,
 			if (rec) {
 				list_add(&mutex->u.mutex.pi_node, &rec->mutexes);
 				mutex->u.mutex.pi_target = rec;
+			} else {
+				ntsync_boost_skipped(owner, best);
 			}
 		}
 		if (rec) {
@@ -554,6 +583,8 @@ void ntsync_pi_slot_apply(struct task_struct *task, enum ntsync_boost_slot slot,
 		list_add(&spare->work_node, &w->to_free);
 	if (rec)
 		ntsync_pi_slot_set(rec, slot, prio, policy, dev, w);
+	else if (prio != NTSYNC_NO_BOOST)
+		ntsync_boost_skipped(task, prio);
 	mutex_unlock(&ntsync_pi_mutex);
 }
 

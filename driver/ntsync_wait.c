@@ -31,6 +31,7 @@
 #include <kunit/visibility.h>
 
 #include "ntsync_internal.h"
+#include "ntsync_trace.h"
 
 /*
  * Lock the object for a single-object operation.  Returns false with
@@ -161,6 +162,8 @@ static void ntsync_try_wake_any(struct ntsync_obj *obj,
 	if (ntsync_obj_is_signaled(obj, q->owner) &&
 	    ntsync_claim(q, entry->index)) {
 		ntsync_obj_acquire(obj, q);
+		ntsync_stat_add(NTSYNC_STAT_WAKES, 1);
+		trace_ntsync_wake(q->task, entry->index);
 		wake_up_process(q->task);
 	}
 }
@@ -183,6 +186,8 @@ static void ntsync_try_wake_all(struct ntsync_device *dev, struct ntsync_q *q)
 		return;
 	for (i = 0; i < q->count; i++)
 		ntsync_obj_acquire(q->entries[i].obj, q);
+	ntsync_stat_add(NTSYNC_STAT_WAKES, 1);
+	trace_ntsync_wake(q->task, 0);
 	wake_up_process(q->task);
 }
 
@@ -245,6 +250,8 @@ struct task_struct *ntsync_claim_notify_waiter(struct ntsync_obj *obj)
 	ntsync_refresh_order(&obj->any_waiters);
 	list_for_each_entry(entry, &obj->any_waiters, node) {
 		if (ntsync_claim(entry->q, entry->index)) {
+			ntsync_stat_add(NTSYNC_STAT_WAKES, 1);
+			trace_ntsync_wake(entry->q->task, entry->index);
 			get_task_struct(entry->q->task);
 			return entry->q->task;
 		}
@@ -575,10 +582,13 @@ int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
 	if (ret)
 		return ret;
 
+	ntsync_stat_add(NTSYNC_STAT_WAITS, 1);
+	trace_ntsync_wait_begin(NTSYNC_TRACE_ANY, q->count, q->owner);
 	ntsync_pi_work_init(&w);
 	ret = ntsync_wait_any_q(dev, q, args.timeout,
 				args.flags & NTSYNC_WAIT_REALTIME, &w);
 	ret = ntsync_wait_result(q, ret, user_args);
+	trace_ntsync_wait_end(NTSYNC_TRACE_ANY, ret, atomic_read(&q->signaled));
 	ntsync_release_q(q);
 	ntsync_pi_work_finish(&w);
 	return ret;
@@ -619,6 +629,8 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	if (args.alert)
 		alert_entry = &q->entries[q->count];
 
+	ntsync_stat_add(NTSYNC_STAT_WAITS, 1);
+	trace_ntsync_wait_begin(NTSYNC_TRACE_ALL, q->count, q->owner);
 	ntsync_pi_work_init(&w);
 	ntsync_pi_slot_drain(NTSYNC_SLOT_EVENT, &w);
 	if (q->has_mutex)
@@ -692,6 +704,7 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	/* Wait-all consumes EVENT_SET_PI too (the spec left this open). */
 	ntsync_pi_consume_event(dev, q, &w);
 	ret = ntsync_wait_result(q, ret, user_args);
+	trace_ntsync_wait_end(NTSYNC_TRACE_ALL, ret, atomic_read(&q->signaled));
 	ntsync_release_q(q);
 	ntsync_pi_work_finish(&w);
 	return ret;
