@@ -164,6 +164,8 @@ done < <(make -s -C "$top/tests" BUILD="$build" list)
 demo=$build/examples/ntsync-demo
 # Last in every VM run: the dedicated caches are isolated and empty again.
 slab_check=$top/tests/slab/slab_baseline.sh
+# ... and the counters balance (nothing leaked, every boost restored).
+counters_check=$top/tests/observe/counters_balance.sh
 
 if [ ${#progs64[@]} -eq 0 ] || [ ${#progs32[@]} -eq 0 ]; then
 	fail "suite: test programs built"
@@ -198,14 +200,15 @@ if want rt; then
 	module=$("$top/scripts/build-module.sh" "$rel")
 	echo "# Debian PREEMPT_RT kernel $rel"
 	vm_suite rt rt "$module" "${progs64[@]}" "${progs32[@]}" "$demo" \
-		"$slab_check"
+		"$slab_check" "$counters_check"
 fi
 
 if want generic; then
 	rel=$("$top/scripts/kernel-release.sh" generic)
 	module=$("$top/scripts/build-module.sh" "$rel")
 	echo "# Debian generic kernel $rel"
-	vm_suite generic generic "$module" "${progs64[@]}" "$slab_check"
+	vm_suite generic generic "$module" "${progs64[@]}" "$slab_check" \
+		"$counters_check"
 fi
 
 if want debug && [ "$run_debug" = 1 ]; then
@@ -213,7 +216,8 @@ if want debug && [ "$run_debug" = 1 ]; then
 	if kdir=$("$top/scripts/build-debug-kernel.sh"); then
 		module=$(NTSYNC_KDIR=$kdir "$top/scripts/build-module.sh" debug)
 		vm_suite debug "$kdir/arch/x86/boot/bzImage" "$module" \
-			"${progs64[@]}" "${progs32[@]}" "$demo" "$slab_check"
+			"${progs64[@]}" "${progs32[@]}" "$demo" "$slab_check" \
+			"$counters_check"
 		count_kunit debug "$logs/debug.log"
 	else
 		fail "debug: kernel builds"
