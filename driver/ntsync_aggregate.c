@@ -266,6 +266,8 @@ static int ntsync_agg_setup(struct ntsync_device *dev,
 			q->total_count++;
 			entry->q = q;
 			entry->index = i;
+			if (obj->type == NTSYNC_TYPE_CHANNEL)
+				q->has_channel = true;
 			if (obj->type == NTSYNC_TYPE_MUTEX) {
 				q->has_mutex = true;
 				/* The owner acquires it: zero cannot. */
@@ -322,6 +324,9 @@ int ntsync_aggregate_wait(struct ntsync_device *dev, void __user *argp)
 	trace_ntsync_wait_begin(NTSYNC_TRACE_AGGREGATE, args.nb_sources,
 				args.owner);
 	ntsync_pi_work_init(&w);
+	/* Waiting on a channel is a dispatcher's next receive: its boost ends. */
+	if (q->has_channel)
+		ntsync_pi_slot_drain(NTSYNC_SLOT_CHANNEL, &w);
 	ret = ntsync_wait_any_q(dev, q, args.timeout,
 				args.flags & NTSYNC_AGG_FLAG_REALTIME, &w);
 

@@ -332,6 +332,9 @@ static int ntsync_channel_receive(struct ntsync_obj *ch, bool block,
 	}
 	if (!block) {
 		raw_spin_unlock(&ch->lock);
+		/* Nothing to serve: the previous request's boost ends. */
+		ntsync_pi_slot_drain(NTSYNC_SLOT_CHANNEL, &w);
+		ntsync_pi_work_finish(&w);
 		return -EAGAIN;
 	}
 	rcv.task = current;

@@ -198,6 +198,8 @@ struct ntsync_q {
 	bool ownerdead;
 	/* A mutex is among the objects: the wait takes part in PI. */
 	bool has_mutex;
+	/* A channel is among the sources (AGGREGATE_WAIT only). */
+	bool has_channel;
 	/* In the PI registry of blocked waiters (under ntsync_pi_mutex). */
 	bool pi_registered;
 	struct hlist_node pi_hnode;

@@ -270,6 +270,7 @@ void ntsync_init_q(struct ntsync_device *dev, struct ntsync_q *q,
 	q->all = all;
 	q->ownerdead = false;
 	q->has_mutex = false;
+	q->has_channel = false;
 	q->pi_registered = false;
 	q->pi_rec = NULL;
 	INIT_LIST_HEAD(&q->pi_discard);
