@@ -471,10 +471,13 @@ static int ntsync_get_wait_args(struct ntsync_wait_args *args,
 
 /*
  * Take the first object that is signaled now, in index order.  Called
- * before the wait is queued, or after it was taken off every queue.
+ * before the wait is queued, or after it was taken off every queue.  A
+ * mutex taken while others wait for it makes us the owner they boost:
+ * its PI is re-evaluated here, once the lock is dropped.
  */
 static bool ntsync_try_acquire_any(struct ntsync_device *dev,
-				   struct ntsync_q *q)
+				   struct ntsync_q *q,
+				   struct ntsync_pi_work *w)
 {
 	__u32 i;
 
@@ -482,12 +485,18 @@ static bool ntsync_try_acquire_any(struct ntsync_device *dev,
 		struct ntsync_obj *obj = q->entries[i].obj;
 		bool all = ntsync_lock_obj(dev, obj);
 		bool taken = ntsync_obj_is_signaled(obj, q->owner);
+		bool contended = false;
 
 		if (taken) {
 			atomic_set(&q->signaled, q->entries[i].index);
 			ntsync_obj_acquire(obj, q);
+			contended = obj->type == NTSYNC_TYPE_MUTEX &&
+				    (!list_empty(&obj->any_waiters) ||
+				     !list_empty(&obj->all_waiters));
 		}
 		ntsync_unlock_obj(dev, obj, all);
+		if (contended)
+			ntsync_pi_mutex_changed(obj, w);
 		if (taken)
 			return true;
 	}
@@ -509,7 +518,7 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 	/* The EVENT_SET_PI boost of the caller's last wait ends here. */
 	ntsync_pi_slot_drain(NTSYNC_SLOT_EVENT, w);
 
-	if (ntsync_try_acquire_any(dev, q))
+	if (ntsync_try_acquire_any(dev, q, w))
 		goto out;
 	if (q->nr_fds && ntsync_q_poll_fds(q))
 		goto out;
@@ -561,7 +570,7 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 	/* The uring_fd fired: an object signaled meanwhile still wins. */
 	if (q->objects_first &&
 	    atomic_read(&q->signaled) == NTSYNC_INDEX_URING_READY)
-		ntsync_try_acquire_any(dev, q);
+		ntsync_try_acquire_any(dev, q, w);
 
 out:
 	ntsync_pi_consume_event(dev, q, w);
