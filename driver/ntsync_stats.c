@@ -38,6 +38,12 @@ static ssize_t ntsync_stat_show(struct device *dev,
 
 	for_each_possible_cpu(cpu)
 		sum += per_cpu(ntsync_stats, cpu).count[sa->stat];
+	/*
+	 * A gauge read while an increment on one CPU and its decrement on
+	 * another race can sum below zero for a moment: show 0, not 2^64-1.
+	 */
+	if ((s64)sum < 0)
+		sum = 0;
 	return sysfs_emit(buf, "%llu\n", sum);
 }
 
