@@ -5,6 +5,9 @@
 #   make demo       install what is missing, build, boot the RT kernel in
 #                   QEMU, load the module and run the demo
 #   make check      install what is missing, build, run the whole test suite
+#   make bench      install what is missing, build, run the benchmark suite
+#                   in QEMU (scripts/run-bench.sh; BENCH_ARGS=--quick for a
+#                   short run) and plot it into $(BUILD)/bench
 #   make lint       checkpatch, sparse and W=1 on the driver
 #
 # Build products go to $(BUILD) (default ./build), never into the sources.
@@ -15,7 +18,7 @@ export NTSYNC_BUILD_DIR := $(BUILD)
 KREL_RT = $(shell scripts/kernel-release.sh rt 2>/dev/null)
 KREL_GENERIC = $(shell scripts/kernel-release.sh generic 2>/dev/null)
 
-.PHONY: all deps module userspace demo check lint clean
+.PHONY: all deps module userspace demo check bench lint clean
 
 all: module userspace
 
@@ -38,8 +41,16 @@ check: deps
 	$(MAKE) all
 	scripts/run-tests.sh
 
+# Not part of "all": the benchmark is built and run only here.
+bench: deps
+	$(MAKE) all
+	$(MAKE) -C bench BUILD=$(BUILD)
+	scripts/run-bench.sh $(BENCH_ARGS)
+
 lint:
 	scripts/lint-driver.sh
 
 clean:
 	rm -rf $(BUILD)
+
+include mk/install.mk

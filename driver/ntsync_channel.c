@@ -7,9 +7,10 @@
  *
  * A sender queues an entry with a priority and sleeps until the entry is
  * replied to.  Pending entries wait in an rb-tree ordered by priority, then
- * arrival; a receiver takes the first.  A receiver that finds none parks on
- * a list ordered by its own priority.  A new entry goes straight to the
- * first parked receiver: the sender claims it under the channel's lock,
+ * arrival; a receiver takes the first.  A receiver that finds none parks
+ * (in arrival order).  A new entry goes straight to the best parked
+ * receiver, by its priority at that moment, then by arrival: the sender
+ * claims it under the channel's lock,
  * fills in what it will return, boosts it to the entry's priority and wakes
  * it.  So the receiver that SEND_PI boosts is exactly the one that gets the
  * entry, and no other receiver is woken (the spec's exclusive receive).  A
@@ -62,7 +63,6 @@ struct ntsync_channel_receiver {
 	/* In receivers while parked, under the channel's lock. */
 	struct list_head node;
 	struct task_struct *task;
-	int prio;
 	/* Set, with msg, by the sender that served it (under the lock). */
 	bool served;
 	struct ntsync_channel_msg msg;
@@ -144,6 +144,27 @@ static void ntsync_channel_dispatch(struct ntsync_obj *ch,
 	msg->thread_token = reg ? reg->token : 0;
 }
 
+/*
+ * The parked receiver to serve: best priority now (a boost, a drain or a
+ * sched_setattr() since it parked count), then earliest parked.
+ */
+static struct ntsync_channel_receiver *ntsync_best_receiver(struct ntsync_obj *ch)
+{
+	struct ntsync_channel_receiver *pos, *best = NULL;
+	int best_prio = 0;
+
+	lockdep_assert_held(&ch->lock);
+	list_for_each_entry(pos, &ch->u.channel.receivers, node) {
+		int prio = READ_ONCE(pos->task->prio);
+
+		if (!best || prio < best_prio) {
+			best = pos;
+			best_prio = prio;
+		}
+	}
+	return best;
+}
+
 int ntsync_create_channel(struct ntsync_device *dev, void __user *argp)
 {
 	struct ntsync_channel_create_args args;
@@ -222,8 +243,7 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 		ntsync_pi_work_prealloc(&w, 1);
 
 	raw_spin_lock(&ch->lock);
-	rcv = list_first_entry_or_null(&ch->u.channel.receivers,
-				       struct ntsync_channel_receiver, node);
+	rcv = ntsync_best_receiver(ch);
 	if (!rcv && ch->u.channel.depth >= ch->u.channel.max_depth) {
 		ret = -EAGAIN;
 	} else {
@@ -312,13 +332,15 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 static int ntsync_channel_receive(struct ntsync_obj *ch, bool block,
 				  struct ntsync_channel_msg *msg)
 {
-	struct ntsync_channel_receiver rcv, *pos;
+	struct ntsync_channel_receiver rcv;
 	struct ntsync_channel_entry *e;
 	struct ntsync_pi_work w;
 	struct rb_node *first;
+	bool drained = false;
 
 	ntsync_pi_work_init(&w);
 
+again:
 	raw_spin_lock(&ch->lock);
 	first = rb_first_cached(&ch->u.channel.pending);
 	if (first) {
@@ -337,19 +359,20 @@ static int ntsync_channel_receive(struct ntsync_obj *ch, bool block,
 		ntsync_pi_work_finish(&w);
 		return -EAGAIN;
 	}
-	rcv.task = current;
-	rcv.prio = current->prio;
-	rcv.served = false;
-	/* Behind every receiver of better or equal priority. */
-	list_for_each_entry_reverse(pos, &ch->u.channel.receivers, node) {
-		if (pos->prio <= rcv.prio)
-			break;
+	if (!drained) {
+		/*
+		 * Nothing to serve: the previous request's boost ends, before
+		 * we park, so that we are ranked at our own priority.
+		 */
+		raw_spin_unlock(&ch->lock);
+		ntsync_pi_slot_drain(NTSYNC_SLOT_CHANNEL, &w);
+		drained = true;
+		goto again;
 	}
-	list_add(&rcv.node, &pos->node);
+	rcv.task = current;
+	rcv.served = false;
+	list_add_tail(&rcv.node, &ch->u.channel.receivers);
 	raw_spin_unlock(&ch->lock);
-
-	/* Nothing to serve: the previous request's boost ends. */
-	ntsync_pi_slot_drain(NTSYNC_SLOT_CHANNEL, &w);
 
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
@@ -458,16 +481,19 @@ static int ntsync_channel_reply(struct ntsync_obj *ch, void __user *argp)
 	}
 	raw_spin_unlock(&ch->lock);
 
-	if (ret)
-		return ret;
-	wake_up_process(sender);
-	put_task_struct(sender);
+	if (sender) {
+		wake_up_process(sender);
+		put_task_struct(sender);
+	}
 
-	/* The request is served: its boost ends. */
+	/*
+	 * The caller is done serving, whatever the REPLY found (a request
+	 * withdrawn meanwhile: ENOENT): its boost ends.
+	 */
 	ntsync_pi_work_init(&w);
 	ntsync_pi_slot_drain(NTSYNC_SLOT_CHANNEL, &w);
 	ntsync_pi_work_finish(&w);
-	return 0;
+	return ret;
 }
 
 static int ntsync_channel_register(struct ntsync_obj *ch, void __user *argp)

@@ -167,6 +167,14 @@ int ntsync_event_read(int event, uint32_t *signaled, uint32_t *manual)
 	return ret;
 }
 
+int ntsync_event_set_pi(int event, uint32_t policy, uint32_t prio)
+{
+	struct ntsync_event_set_pi_args args = { .flags = 0, .policy = policy,
+						 .prio = prio, .__pad = 0 };
+
+	return nt_ioctl(event, NTSYNC_IOC_EVENT_SET_PI, &args);
+}
+
 /* ---- Waits ----------------------------------------------------------- */
 
 /*

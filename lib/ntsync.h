@@ -28,8 +28,9 @@
  * The library keeps no global state and allocates no memory; every function
  * is safe to call from any thread.
  *
- * Naming: ntsync_<object>_<operation>.  NSPA extensions are expected to join
- * as ntsync_event_set_pi(), ntsync_channel_*(), ntsync_aggregate_wait(), ...
+ * Naming: ntsync_<object>_<operation>.  NSPA extensions follow the same
+ * scheme: ntsync_event_set_pi() is here; ntsync_channel_*() and
+ * ntsync_aggregate_wait() are expected to join.
  */
 #ifndef LIBNTSYNC_H
 #define LIBNTSYNC_H
@@ -97,6 +98,17 @@ int ntsync_event_pulse(int event, uint32_t *prev);
 /* Read the state (0/1) and the type (manual 1, auto-reset 0). */
 int ntsync_event_read(int event, uint32_t *signaled, uint32_t *manual);
 
+/*
+ * NSPA: signal the event exactly like ntsync_event_set() and stage a
+ * one-shot boost: the waiter whose wait consumes this signal sets itself to
+ * (@policy, @prio) before its wait returns, until its next wait.  @prio 0
+ * means "no boost" whatever @policy says (then exactly ntsync_event_set()).
+ * Otherwise @policy must be SCHED_FIFO or SCHED_RR and 1 <= @prio <= 99
+ * (-EINVAL), and @prio may not exceed what the caller could set for itself
+ * (-EPERM).  Returns 0 or a negative errno; there is no "previous state".
+ */
+int ntsync_event_set_pi(int event, uint32_t policy, uint32_t prio);
+
 /* ---- Waits ----------------------------------------------------------- */
 
 /*
@@ -142,3 +154,96 @@ uint64_t ntsync_deadline_ns(clockid_t clk, int64_t rel_ns);
 #endif
 
 #endif /* LIBNTSYNC_H */
+
+/* ====================================================================== */
+/*
+ * NSPA channels, AGGREGATE_WAIT and waits with a uring_fd
+ * (lib/ntsync_channel.c).  Same conventions as above.  The argument
+ * structures are those of the kernel header: include <linux/ntsync.h> (this
+ * project's include/uapi) to use them.
+ */
+#ifndef LIBNTSYNC_CHANNEL_H
+#define LIBNTSYNC_CHANNEL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ntsync_channel_recv_args;
+struct ntsync_channel_recv2_args;
+struct ntsync_aggregate_source;
+
+/* Create a channel holding at most @max_depth (1..1024) pending requests.
+ * Returns the channel fd. */
+int ntsync_channel_create(int dev, uint32_t max_depth);
+
+/*
+ * Queue a request (@payload_off and @reply_off are opaque to the kernel)
+ * and sleep until a receiver replies to it: 0 then.  @prio 0 = no boost,
+ * queued after every prioritised request; 1..99 needs @policy SCHED_FIFO or
+ * SCHED_RR (-EINVAL) and a priority the caller could set for itself
+ * (-EPERM).  -EAGAIN when @max_depth requests are pending; -EINTR when a
+ * signal ended the wait (the request is withdrawn: its REPLY gets -ENOENT).
+ */
+int ntsync_channel_send(int channel, uint32_t policy, uint32_t prio,
+			uint64_t payload_off, uint64_t reply_off);
+
+/*
+ * Take the best pending request (highest prio, oldest first), sleeping
+ * until one comes (-EINTR if a signal handler without SA_RESTART ran).  The
+ * caller then runs at the request's priority until its next reply or
+ * receive.  recv2 also returns the token registered for the sender's tid
+ * (0 if none); try_recv2 never sleeps and returns -EAGAIN when nothing is
+ * pending.  *out is written on success only.
+ */
+int ntsync_channel_recv(int channel, struct ntsync_channel_recv_args *out);
+int ntsync_channel_recv2(int channel, struct ntsync_channel_recv2_args *out);
+int ntsync_channel_try_recv2(int channel,
+			     struct ntsync_channel_recv2_args *out);
+
+/* Wake the sender of @entry_id.  -ENOENT if there is no such received,
+ * unreplied request; -EPERM if another process received it. */
+int ntsync_channel_reply(int channel, uint64_t entry_id);
+
+/* Install or replace (register) / remove (deregister, -ENOENT if absent)
+ * the token that recv2 returns for requests sent by thread @tid (not 0). */
+int ntsync_channel_register_thread(int channel, uint32_t tid, uint64_t token);
+int ntsync_channel_deregister_thread(int channel, uint32_t tid);
+
+/*
+ * Wait until one of @nb_sources (1..64) sources fires: an ntsync object
+ * (consumed as ntsync_wait_any() would), a channel (fires while a request
+ * is pending; nothing is consumed) or a pollable fd (fires on its events,
+ * errors or hangup).  @owner is the mutex owner id, @abs_timeout_ns and
+ * @flags (0 or NTSYNC_AGG_FLAG_REALTIME) as for the waits above.
+ * *fired_index and *fired_events (which may be NULL) are written on
+ * success, on -EOWNERDEAD (an abandoned mutex was acquired) and on
+ * -ETIMEDOUT (*fired_index = NTSYNC_AGG_TIMEOUT).
+ */
+int ntsync_aggregate_wait(int dev, const struct ntsync_aggregate_source *sources,
+			  uint32_t nb_sources, uint32_t owner,
+			  uint64_t abs_timeout_ns, uint32_t flags,
+			  uint32_t *fired_index, uint32_t *fired_events);
+
+/*
+ * ntsync_wait_any() / ntsync_wait_all() that also end when the eventfd
+ * @uring_fd is readable: 0 with *index = NTSYNC_INDEX_URING_READY, unless
+ * the object(s) could be taken too, which then win.  The eventfd is not
+ * read.  @uring_fd 0 means none (as plain ntsync_wait_any/all).
+ */
+int ntsync_wait_any_uring(int dev, const int *fds, uint32_t count,
+			  uint32_t owner, int alert, int uring_fd,
+			  uint64_t abs_timeout_ns, uint32_t flags,
+			  uint32_t *index);
+int ntsync_wait_all_uring(int dev, const int *fds, uint32_t count,
+			  uint32_t owner, int alert, int uring_fd,
+			  uint64_t abs_timeout_ns, uint32_t flags,
+			  uint32_t *index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBNTSYNC_CHANNEL_H */

@@ -15,7 +15,7 @@ packages=(
 	cpio kmod xz-utils bc flex bison libelf-dev libssl-dev
 	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
-	linux-source-6.12 gnuplot-nox
+	linux-source-6.12 gnuplot-nox dkms man-db pkg-config
 )
 
 check_only=0

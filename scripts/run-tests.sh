@@ -84,7 +84,8 @@ vm_suite() {
 		args+=(--run "$prog")
 	done
 	"$top/vm/ntsync-vm" --quiet --kernel "$kernel" --module "$module" \
-		--timeout 1200 --log "$log" "${args[@]}" >"$log.out" 2>&1
+		--timeout 1800 --prog-timeout 400 --log "$log" "${args[@]}" \
+		>"$log.out" 2>&1
 	summary=$log.summary
 	if [ ! -f "$summary" ]; then
 		fail "$label: vm ran (no summary; see $log.out)"
@@ -92,8 +93,12 @@ vm_suite() {
 		return
 	fi
 
+	# Sections are named after the program's file, .2, .3... on repeats.
+	local -A seen=()
 	for prog in "$@"; do
-		name=$(basename "$prog")
+		name=$(basename "${prog%% *}")
+		seen[$name]=$(( ${seen[$name]:-0} + 1 ))
+		[ "${seen[$name]}" -gt 1 ] && name=$name.${seen[$name]}
 		rc=$(sed -n "s/^prog\.$name=//p" "$summary")
 		count_program "$label" "$name" "${rc:-missing}" "$log"
 	done
@@ -162,6 +167,14 @@ while read -r bin; do
 	esac
 done < <(make -s -C "$top/tests" BUILD="$build" list)
 demo=$build/examples/ntsync-demo
+# Debug kernel only: the fault-injection walker needs CONFIG_FAILSLAB.
+progs_debug=()
+while read -r bin; do
+	progs_debug+=("$bin")
+done < <(make -s -C "$top/tests" BUILD="$build" list-debug)
+# At least a million fuzzed ioctls per CI run, on the RT kernel (the debug
+# kernel does ~900 a second; every debug run fuzzes for a few seconds too).
+fuzz_million="$progs_dir/ntsync_fuzz --ops 1000000 --min-ops 1000000 --seconds 300"
 # Last in every VM run: the dedicated caches are isolated and empty again.
 slab_check=$top/tests/slab/slab_baseline.sh
 # ... and the counters balance (nothing leaked, every boost restored).
@@ -185,6 +198,15 @@ if [ -z "$only" ]; then
 		esac
 	done < <("$top/scripts/lint-driver.sh" 2>&1)
 
+	echo "# install, uninstall, pkg-config, dkms build (host, scratch trees)"
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) pass "install: ${line#* - }" ;;
+		"not ok "*) fail "install: ${line#* - }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done < <("$top/tests/install/check-install.sh" 2>&1)
+
 	echo "# vm harness self-test"
 	while IFS= read -r line; do
 		case "$line" in
@@ -195,12 +217,29 @@ if [ -z "$only" ]; then
 	done < <("$top/vm/selftest/run.sh" 2>&1)
 fi
 
+if [ -z "$only" ]; then
+	echo "# benchmarks, --quick (figures are not judged; the output is)"
+	if "$top/scripts/run-bench.sh" --quick >"$logs/bench.out" 2>&1; then
+		pass "bench: quick run in the VM"
+	else
+		fail "bench: quick run in the VM"
+		tail -20 "$logs/bench.out" | sed 's/^/#   /'
+	fi
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) pass "${line#* - }" ;;
+		"not ok "*) fail "${line#* - }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done < <(python3 "$top/bench/check-json.py" "$build/bench/bench.json" 2>&1)
+fi
+
 if want rt; then
 	rel=$("$top/scripts/kernel-release.sh" rt)
 	module=$("$top/scripts/build-module.sh" "$rel")
 	echo "# Debian PREEMPT_RT kernel $rel"
 	vm_suite rt rt "$module" "${progs64[@]}" "${progs32[@]}" "$demo" \
-		"$slab_check" "$counters_check"
+		"$fuzz_million" "$slab_check" "$counters_check"
 fi
 
 if want generic; then
@@ -216,8 +255,8 @@ if want debug && [ "$run_debug" = 1 ]; then
 	if kdir=$("$top/scripts/build-debug-kernel.sh"); then
 		module=$(NTSYNC_KDIR=$kdir "$top/scripts/build-module.sh" debug)
 		vm_suite debug "$kdir/arch/x86/boot/bzImage" "$module" \
-			"${progs64[@]}" "${progs32[@]}" "$demo" "$slab_check" \
-			"$counters_check"
+			"${progs64[@]}" "${progs32[@]}" "$demo" \
+			"${progs_debug[@]}" "$slab_check" "$counters_check"
 		count_kunit debug "$logs/debug.log"
 	else
 		fail "debug: kernel builds"

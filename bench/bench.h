@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ntsync-bench: shared declarations.
+ *
+ * A scenario measures one thing with ntsync and with its peers.  It fills a
+ * struct result with one struct series per implementation (the reference
+ * first, normally the ntsync one).  A series holds raw samples, all in one
+ * unit: microseconds for latencies, operations per second for throughput
+ * (then one sample per timed trial).  A series that cannot be measured on
+ * this system is marked unsupported with the reason, and never gets a
+ * figure.
+ */
+#ifndef NTSYNC_BENCH_H
+#define NTSYNC_BENCH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BENCH_MAX_SERIES	24
+#define BENCH_MAX_EXTRA		10
+
+enum bench_unit {
+	UNIT_US,	/* latency in microseconds: lower is better */
+	UNIT_OPS,	/* throughput in operations per second: higher is better */
+};
+
+enum bench_status {
+	ST_OK,
+	ST_UNSUPPORTED,	/* this system lacks what the series needs */
+	ST_ERROR,	/* something failed during the measurement */
+};
+
+struct bench_summary {
+	size_t n;
+	double min, p50, p90, p99, max, mean, stddev;
+};
+
+struct bench_extra {
+	char key[32];
+	double val;
+	char text[64];		/* when non-empty, printed instead of val */
+};
+
+struct series {
+	char name[48];		/* file-name safe: [a-z0-9.=-] */
+	enum bench_unit unit;
+	enum bench_status status;
+	char reason[192];
+	double *v;
+	size_t n, cap;
+	struct bench_extra extra[BENCH_MAX_EXTRA];
+	int nextra;
+	struct bench_summary sum;
+	int group;		/* rows of one group share a reference */
+	bool is_ref;		/* the reference row of its group */
+};
+
+/* How the table's ratio column reads for a scenario. */
+enum ratio_mode {
+	RATIO_REF_OVER_PEER,	/* peer rows: ref median / peer median */
+	RATIO_ROW_OVER_REF,	/* rows: row median / ref median (growth) */
+};
+
+struct result {
+	struct series s[BENCH_MAX_SERIES];
+	int ns;
+	enum ratio_mode ratio_mode;
+	char note[1024];
+};
+
+/* Iteration counts, scaled by --quick and overridable by options. */
+struct bench_cfg {
+	bool quick;
+	unsigned int runs;		/* RT scenarios: wake order, inversion */
+	unsigned int trials;		/* throughput trials per series */
+	unsigned int trial_ms;		/* length of one throughput trial */
+	unsigned int samples;		/* latency samples (rtt, floor) */
+	unsigned int growth_samples;	/* samples per growth point */
+	unsigned int hog_ms;		/* inversion: hog deadline per run */
+	unsigned int budget_ms;		/* latency series: time budget each */
+	int ncpu;
+};
+
+struct scenario {
+	const char *name;
+	const char *desc;
+	void (*run)(const struct bench_cfg *cfg, struct result *res);
+};
+
+extern const struct scenario bench_scenarios[];
+extern const size_t bench_nscenarios;
+
+/* ---- Results --------------------------------------------------------- */
+
+struct series *res_add(struct result *res, const char *name,
+		       enum bench_unit unit);
+void series_push(struct series *s, double v);
+void series_unsupported(struct series *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void series_error(struct series *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void series_extra(struct series *s, const char *key, double val);
+void series_extra_text(struct series *s, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const struct bench_extra *series_get_extra(const struct series *s,
+					   const char *key);
+void series_summarize(struct series *s);
+void result_free(struct result *res);
+
+/* ---- Time ------------------------------------------------------------ */
+
+uint64_t now_ns(void);
+uint64_t thread_cpu_ns(void);
+void sleep_ns(uint64_t ns);
+/* Burn CPU on this thread until it has used @ns of CPU time. */
+void burn_cpu_ns(uint64_t ns);
+/* A fixed amount of work (no clock reads): @iters loop iterations. */
+void spin_iters(unsigned long iters);
+
+/* ---- ntsync probing -------------------------------------------------- */
+
+/*
+ * Open /dev/ntsync.  Returns the fd, or a negative errno and a reason in
+ * @why (for an "unsupported" series).
+ */
+int bench_open_dev(char *why, size_t len);
+/*
+ * Whether the driver has the NSPA extensions: EVENT_SET_PI with prio 0 on a
+ * fresh event is a plain set there and ENOTTY upstream.  Returns 1, 0 (with
+ * @why filled), or a negative errno for other failures.
+ */
+int bench_nspa(int dev, char *why, size_t len);
+/* Fill an unsupported reason for a libntsync result @ret of an NSPA call. */
+bool bench_nspa_missing(int ret);
+
+/* ---- Scheduling ------------------------------------------------------ */
+
+pid_t bench_gettid(void);
+/* 0 or a negative errno.  prio 0: SCHED_OTHER. */
+int sched_self(int policy, int prio);
+int pin_self(int cpu);
+/* Can this process use SCHED_FIFO (tried on a scratch thread)? */
+bool rt_allowed(char *why, size_t len);
+/* State letter of one of our threads from /proc ('?' if unreadable). */
+char thread_state(pid_t tid);
+/* Field "priority" of /proc/self/task/@tid/stat: the effective priority,
+ * negative while the thread runs at a real-time priority (also through PI).
+ * 0 or a negative errno. */
+int thread_prio(pid_t tid, int *prio);
+/* Wait until @tid sleeps (state S or D); false after @timeout_ns. */
+bool wait_sleeping(pid_t tid, uint64_t timeout_ns);
+
+/* Start a thread with a small stack (the process is mlockall'ed).
+ * 0 or a negative errno. */
+int thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+
+/* ---- Futex helpers --------------------------------------------------- */
+
+/* FUTEX_WAIT with a relative timeout (shared, i.e. not PRIVATE). */
+int futex_wait(atomic_uint *addr, unsigned int val, uint64_t rel_ns);
+int futex_wake(atomic_uint *addr, int n);
+
+/* A simple start gate: threads block until it opens. */
+struct gate {
+	atomic_uint open;
+};
+void gate_init(struct gate *g);
+void gate_wait(struct gate *g);
+void gate_open(struct gate *g);
+
+/* ---- Module parameter "pi" ------------------------------------------- */
+
+#define NTSYNC_PARAM_DIR	"/sys/module/ntsync/parameters"
+/* Current value (0/1) or a negative errno. */
+int pi_param_get(void);
+/* Write it; 0 or a negative errno.  The first successful write remembers
+ * the original value; pi_param_restore() puts it back (also at exit and on
+ * SIGINT/SIGTERM). */
+int pi_param_set(int on);
+void pi_param_restore(void);
+
+/* ---- Misc ------------------------------------------------------------ */
+
+uint32_t xorshift32(uint32_t *state);
+/* Cap a per-thread sample buffer allocation. */
+double *alloc_samples(size_t n);
+
+#endif /* NTSYNC_BENCH_H */
