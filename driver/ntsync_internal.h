@@ -242,6 +242,13 @@ struct ntsync_pi_work {
 	struct list_head to_free;
 	/* Former mutex owner whose reference is dropped at finish. */
 	struct task_struct *put_task;
+	/*
+	 * A change of the caller's own attributes, applied last, just before
+	 * ntsync_pi_mutex is released (see ntsync_pi_unlock()).
+	 */
+	struct ntsync_boost *self_rec;
+	int self_prio;
+	__u32 self_policy;
 };
 
 /* Wait queues up to this many entries come from ntsync_wait_q_cache. */

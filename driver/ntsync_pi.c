@@ -129,6 +129,7 @@ void ntsync_pi_work_init(struct ntsync_pi_work *w)
 	INIT_LIST_HEAD(&w->pool);
 	INIT_LIST_HEAD(&w->to_free);
 	w->put_task = NULL;
+	w->self_rec = NULL;
 }
 
 /* Fill the pool; call with no lock held.  Failure only empties the pool. */
@@ -347,7 +348,14 @@ static bool ntsync_boost_update(struct ntsync_boost *rec,
 		  (best != NTSYNC_NO_BOOST && policy != rec->applied_policy);
 	if (changed) {
 		ntsync_boost_account(rec, best);
-		ntsync_sched_apply(rec->task, policy, best, &rec->base);
+		if (rec->task == current) {
+			/* Our own change: applied by ntsync_pi_unlock(). */
+			w->self_rec = rec;
+			w->self_prio = best;
+			w->self_policy = policy;
+		} else {
+			ntsync_sched_apply(rec->task, policy, best, &rec->base);
+		}
 		rec->applied_prio = best;
 		rec->applied_policy = policy;
 	}
@@ -360,6 +368,30 @@ static bool ntsync_boost_update(struct ntsync_boost *rec,
 		list_add(&rec->work_node, &w->to_free);
 	}
 	return changed;
+}
+
+/*
+ * Release ntsync_pi_mutex.  A change of the caller's own attributes is made
+ * here, last, with preemption held off until the mutex is free: a task that
+ * lowers itself (an owner restored at unlock) would otherwise be preempted
+ * while holding the lock that the waiter it just woke needs next.  Nothing
+ * is applied after the unlock, so no other update can see a task whose
+ * recorded state is not the applied one.  The record stays valid: a retired
+ * one is freed only by ntsync_pi_work_finish().
+ */
+static void ntsync_pi_unlock(struct ntsync_pi_work *w)
+{
+	struct ntsync_boost *rec = w->self_rec;
+
+	if (!rec) {
+		mutex_unlock(&ntsync_pi_mutex);
+		return;
+	}
+	w->self_rec = NULL;
+	preempt_disable();
+	ntsync_sched_apply(current, w->self_policy, w->self_prio, &rec->base);
+	mutex_unlock(&ntsync_pi_mutex);
+	preempt_enable();
 }
 
 /* Queue @mutex for re-evaluation, with a file reference; under pi_mutex. */
@@ -488,7 +520,7 @@ void ntsync_pi_mutex_changed(struct ntsync_obj *mutex,
 	mutex_lock(&ntsync_pi_mutex);
 	ntsync_pi_chain_add(mutex);
 	ntsync_pi_run_chain(w);
-	mutex_unlock(&ntsync_pi_mutex);
+	ntsync_pi_unlock(w);
 }
 
 /* @q was queued and is about to sleep: boost the owners it waits for. */
@@ -501,7 +533,7 @@ void ntsync_pi_wait_queued(struct ntsync_q *q, struct ntsync_pi_work *w)
 	q->pi_registered = true;
 	ntsync_pi_chain_add_q(q);
 	ntsync_pi_run_chain(w);
-	mutex_unlock(&ntsync_pi_mutex);
+	ntsync_pi_unlock(w);
 }
 
 /* @q left every queue: its owners lose what it gave them. */
@@ -514,7 +546,7 @@ void ntsync_pi_wait_done(struct ntsync_q *q, struct ntsync_pi_work *w)
 	q->pi_registered = false;
 	ntsync_pi_chain_add_q(q);
 	ntsync_pi_run_chain(w);
-	mutex_unlock(&ntsync_pi_mutex);
+	ntsync_pi_unlock(w);
 }
 
 /* The mutex object is being freed: withdraw its contribution. */
@@ -534,7 +566,7 @@ void ntsync_pi_mutex_release(struct ntsync_obj *mutex)
 		mutex->u.mutex.pi_target = NULL;
 		ntsync_boost_update(old, &w);
 	}
-	mutex_unlock(&ntsync_pi_mutex);
+	ntsync_pi_unlock(&w);
 	ntsync_pi_work_finish(&w);
 }
 
@@ -585,7 +617,7 @@ void ntsync_pi_slot_apply(struct task_struct *task, enum ntsync_boost_slot slot,
 		ntsync_pi_slot_set(rec, slot, prio, policy, dev, w);
 	else if (prio != NTSYNC_NO_BOOST)
 		ntsync_boost_skipped(task, prio);
-	mutex_unlock(&ntsync_pi_mutex);
+	ntsync_pi_unlock(w);
 }
 
 /*
@@ -653,7 +685,7 @@ void ntsync_pi_device_release(struct ntsync_device *dev)
 		if (hit)
 			ntsync_boost_update(rec, &w);
 	}
-	mutex_unlock(&ntsync_pi_mutex);
+	ntsync_pi_unlock(&w);
 	ntsync_pi_work_finish(&w);
 }
 
