@@ -167,6 +167,12 @@ while read -r bin; do
 	esac
 done < <(make -s -C "$top/tests" BUILD="$build" list)
 demo=$build/examples/ntsync-demo
+# ntsync-stat, static for the guest: --check and the counters first, the
+# counters again last (the logs keep both tables).
+cc -static -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
+	-o "$progs_dir/ntsync-stat" "$top/tools/ntsync-stat.c"
+stat_first=("$progs_dir/ntsync-stat --check" "$progs_dir/ntsync-stat")
+stat_last=$progs_dir/ntsync-stat
 # Debug kernel only: the fault-injection walker needs CONFIG_FAILSLAB.
 progs_debug=()
 while read -r bin; do
@@ -238,16 +244,17 @@ if want rt; then
 	rel=$("$top/scripts/kernel-release.sh" rt)
 	module=$("$top/scripts/build-module.sh" "$rel")
 	echo "# Debian PREEMPT_RT kernel $rel"
-	vm_suite rt rt "$module" "${progs64[@]}" "${progs32[@]}" "$demo" \
-		"$fuzz_million" "$slab_check" "$counters_check"
+	vm_suite rt rt "$module" "${stat_first[@]}" "${progs64[@]}" \
+		"${progs32[@]}" "$demo" "$fuzz_million" "$stat_last" \
+		"$slab_check" "$counters_check"
 fi
 
 if want generic; then
 	rel=$("$top/scripts/kernel-release.sh" generic)
 	module=$("$top/scripts/build-module.sh" "$rel")
 	echo "# Debian generic kernel $rel"
-	vm_suite generic generic "$module" "${progs64[@]}" "$slab_check" \
-		"$counters_check"
+	vm_suite generic generic "$module" "${stat_first[@]}" \
+		"${progs64[@]}" "$stat_last" "$slab_check" "$counters_check"
 fi
 
 if want debug && [ "$run_debug" = 1 ]; then
@@ -255,8 +262,9 @@ if want debug && [ "$run_debug" = 1 ]; then
 	if kdir=$("$top/scripts/build-debug-kernel.sh"); then
 		module=$(NTSYNC_KDIR=$kdir "$top/scripts/build-module.sh" debug)
 		vm_suite debug "$kdir/arch/x86/boot/bzImage" "$module" \
-			"${progs64[@]}" "${progs32[@]}" "$demo" \
-			"${progs_debug[@]}" "$slab_check" "$counters_check"
+			"${stat_first[@]}" "${progs64[@]}" "${progs32[@]}" \
+			"$demo" "${progs_debug[@]}" "$stat_last" \
+			"$slab_check" "$counters_check"
 		count_kunit debug "$logs/debug.log"
 	else
 		fail "debug: kernel builds"
