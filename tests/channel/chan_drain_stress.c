@@ -19,7 +19,6 @@
  */
 #include <poll.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,21 +49,6 @@ struct worker {
 	uint32_t seed;
 };
 
-static void report(atomic_ulong *counter, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void report(atomic_ulong *counter, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	if (atomic_fetch_add(counter, 1) >= MAX_DIAGS)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	nt_diag("%s", msg);
-}
 
 static void *sender_main(void *p)
 {
@@ -89,7 +73,7 @@ static void *sender_main(void *p)
 			atomic_fetch_add(&g.send_eagain, 1);
 			sched_yield();
 		} else {
-			report(&g.unexpected, "sender %u: SEND_PI returned %d",
+			nt_diag_capped(MAX_DIAGS, &g.unexpected, "sender %u: SEND_PI returned %d",
 			       w->id, ret);
 		}
 	}
@@ -103,7 +87,7 @@ static void expect_self(unsigned int id, struct nt_sched want,
 	char a[64], b[64];
 
 	if (nt_sched_get_raw(0, &now) < 0 || !nt_sched_matches(now, want))
-		report(&g.wrong_boost, "dispatcher %u %s: runs at %s, expected %s",
+		nt_diag_capped(MAX_DIAGS, &g.wrong_boost, "dispatcher %u %s: runs at %s, expected %s",
 		       id, when, nt_sched_str(now, a, sizeof(a)),
 		       nt_sched_str(want, b, sizeof(b)));
 }
@@ -143,7 +127,7 @@ static void drain_and_reply(unsigned int id, struct batch *b)
 		if (ret == -EAGAIN)
 			break;
 		if (ret) {
-			report(&g.unexpected, "dispatcher %u: TRY_RECV2 returned %d",
+			nt_diag_capped(MAX_DIAGS, &g.unexpected, "dispatcher %u: TRY_RECV2 returned %d",
 			       id, ret);
 			break;
 		}
@@ -161,7 +145,7 @@ static void drain_and_reply(unsigned int id, struct batch *b)
 	for (unsigned int i = 0; i < b->n; i++) {
 		ret = ntsync_channel_reply(g.ch, b->id[i]);
 		if (ret) {
-			report(&g.unexpected, "dispatcher %u: REPLY returned %d",
+			nt_diag_capped(MAX_DIAGS, &g.unexpected, "dispatcher %u: REPLY returned %d",
 			       id, ret);
 			continue;
 		}
@@ -192,7 +176,7 @@ static void *aggregate_main(void *p)
 			continue;
 		}
 		if (ret || (index != 0 && index != 1) || events != POLLIN) {
-			report(&g.unexpected, "dispatcher A: AGGREGATE_WAIT returned %d, index %u, events 0x%x",
+			nt_diag_capped(MAX_DIAGS, &g.unexpected, "dispatcher A: AGGREGATE_WAIT returned %d, index %u, events 0x%x",
 			       ret, index, events);
 			continue;
 		}
@@ -218,7 +202,7 @@ static void *recv_main(void *p)
 		if (ret == -EINTR && atomic_load(&g.stop_recv))
 			break;
 		if (ret) {
-			report(&g.unexpected, "dispatcher B: RECV2 returned %d",
+			nt_diag_capped(MAX_DIAGS, &g.unexpected, "dispatcher B: RECV2 returned %d",
 			       ret);
 			continue;
 		}

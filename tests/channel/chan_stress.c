@@ -28,7 +28,6 @@
  */
 #include <sched.h>
 #include <semaphore.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,21 +67,6 @@ struct worker {
 	int end_ret;
 };
 
-static void report(atomic_ulong *counter, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void report(atomic_ulong *counter, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	if (atomic_fetch_add(counter, 1) >= MAX_DIAGS)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	nt_diag("%s", msg);
-}
 
 static void *sender_main(void *p)
 {
@@ -113,7 +97,7 @@ static void *sender_main(void *p)
 			sched_yield();
 			break;
 		default:
-			report(&g.unexpected, "sender %u: SEND_PI returned %d",
+			nt_diag_capped(MAX_DIAGS, &g.unexpected, "sender %u: SEND_PI returned %d",
 			       w->id, ret);
 		}
 	}
@@ -127,12 +111,12 @@ static void check_self(struct worker *w, struct nt_sched want,
 	char a[64], b[64];
 
 	if (nt_sched_get_raw(0, &now) < 0) {
-		report(&g.unexpected, "receiver %u: sched_getattr failed",
+		nt_diag_capped(MAX_DIAGS, &g.unexpected, "receiver %u: sched_getattr failed",
 		       w->id);
 		return;
 	}
 	if (!nt_sched_matches(now, want))
-		report(counter, "receiver %u %s: runs at %s, expected %s",
+		nt_diag_capped(MAX_DIAGS, counter, "receiver %u %s: runs at %s, expected %s",
 		       w->id, when, nt_sched_str(now, a, sizeof(a)),
 		       nt_sched_str(want, b, sizeof(b)));
 }
@@ -159,7 +143,7 @@ static void *receiver_main(void *p)
 		if (ret == -EINTR && atomic_load(&g.stop_recv))
 			break;
 		if (ret) {
-			report(&g.unexpected, "receiver %u: %s returned %d",
+			nt_diag_capped(MAX_DIAGS, &g.unexpected, "receiver %u: %s returned %d",
 			       w->id, nt_recv_kind_name(kind), ret);
 			continue;
 		}
@@ -181,7 +165,7 @@ static void *receiver_main(void *p)
 		} else if (ret == -ENOENT) {
 			atomic_fetch_add(&g.reply_enoent, 1);
 		} else {
-			report(&g.unexpected, "receiver %u: REPLY returned %d",
+			nt_diag_capped(MAX_DIAGS, &g.unexpected, "receiver %u: REPLY returned %d",
 			       w->id, ret);
 		}
 	}
@@ -191,7 +175,7 @@ static void *receiver_main(void *p)
 		w->end_ret = ntsync_channel_recv2(g.ch, &msg);
 	} while (w->end_ret == -EAGAIN);
 	if (w->end_ret != -EINTR)
-		report(&g.unexpected, "receiver %u: final RECV2 returned %d",
+		nt_diag_capped(MAX_DIAGS, &g.unexpected, "receiver %u: final RECV2 returned %d",
 		       w->id, w->end_ret);
 	if (nt_sched_get_raw(0, &w->end) < 0)
 		memset(&w->end, 0xff, sizeof(w->end));
@@ -234,12 +218,12 @@ static void *churn_main(void *p)
 
 			if (ntsync_channel_deregister_thread(g.ch, absent) !=
 			    -ENOENT)
-				report(&g.unexpected,
+				nt_diag_capped(MAX_DIAGS, &g.unexpected,
 				       "deregistering never registered tid %u did not fail with ENOENT",
 				       absent);
 		}
 		if (ret)
-			report(&g.unexpected, "churn: (de)registering %u returned %d",
+			nt_diag_capped(MAX_DIAGS, &g.unexpected, "churn: (de)registering %u returned %d",
 			       tid, ret);
 		if ((r >> 20) % 2 == 0) {
 			pthread_kill(senders[(r >> 21) % N_SEND].thread.handle,
@@ -253,11 +237,11 @@ static void *churn_main(void *p)
 	for (unsigned int i = 0; i < N_SEND; i++)
 		if (real[i] && ntsync_channel_deregister_thread(
 				g.ch, (uint32_t)atomic_load(&g.book.tid[i])))
-			report(&g.unexpected, "final deregistration failed");
+			nt_diag_capped(MAX_DIAGS, &g.unexpected, "final deregistration failed");
 	for (unsigned int i = 0; i < N_FAKE; i++)
 		if (fake[i] && ntsync_channel_deregister_thread(
 				g.ch, 0x40000000u + i))
-			report(&g.unexpected, "final deregistration failed");
+			nt_diag_capped(MAX_DIAGS, &g.unexpected, "final deregistration failed");
 	return NULL;
 }
 

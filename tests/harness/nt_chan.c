@@ -366,19 +366,9 @@ static bool nt_proc_file(pid_t pid, const char *name, char *buf,
 			 size_t size)
 {
 	char path[64];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return true;
+	return nt_read_small_file(path, buf, size);
 }
 
 static bool nt_proc_is_blocked(pid_t pid)
@@ -695,4 +685,18 @@ void nt_take_seconds_option(int argc, char **argv, unsigned int *seconds)
 		exit(2);
 	}
 	*seconds = (unsigned int)s;
+}
+
+void nt_diag_capped(unsigned long cap, atomic_ulong *counter,
+		    const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (atomic_fetch_add(counter, 1) >= cap)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	nt_diag("%s", msg);
 }

@@ -290,4 +290,9 @@ uint64_t nt_book_verify(struct nt_book *b);
 	}
 void nt_take_seconds_option(int argc, char **argv, unsigned int *seconds);
 
+/* nt_diag() the message unless @counter (incremented) already reached
+ * @cap: keeps a stress test's output bounded. */
+void nt_diag_capped(unsigned long cap, atomic_ulong *counter,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif /* NT_CHAN_H */

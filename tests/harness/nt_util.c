@@ -316,15 +316,11 @@ bool nt_thread_done(const struct nt_thread *t)
 	return atomic_load(&t->done);
 }
 
-/* Reads a small /proc file of thread @tid into @buf; false if impossible. */
-static bool nt_read_task_file(pid_t tid, const char *name, char *buf,
-			      size_t size)
+bool nt_read_small_file(const char *path, char *buf, size_t size)
 {
-	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -334,6 +330,16 @@ static bool nt_read_task_file(pid_t tid, const char *name, char *buf,
 		return false;
 	buf[n] = '\0';
 	return true;
+}
+
+/* Reads a small /proc file of thread @tid into @buf; false if impossible. */
+static bool nt_read_task_file(pid_t tid, const char *name, char *buf,
+			      size_t size)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, name);
+	return nt_read_small_file(path, buf, size);
 }
 
 bool nt_is_blocked(pid_t tid)

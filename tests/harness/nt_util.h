@@ -135,6 +135,10 @@ bool nt_thread_done(const struct nt_thread *t);
  */
 void nt_wait_blocked(pid_t tid);
 
+/* Read a small file (e.g. under /proc) into @buf, NUL-terminated; false
+ * if it cannot be opened or is empty. */
+bool nt_read_small_file(const char *path, char *buf, size_t size);
+
 /* True if thread @tid is currently asleep in an ioctl (one sample). */
 bool nt_is_blocked(pid_t tid);
 
