@@ -27,7 +27,10 @@ def main(path):
         return 1
     result(True, "json_parses")
     env = data.get("environment") or {}
-    result(bool(env.get("kernel")), "environment_recorded", f"environment: {env}")
+    missing = [k for k in ("kernel_release", "vcpus", "accel", "module_parameters")
+               if k not in env]
+    result(not missing, "environment_recorded",
+           f"missing {missing} in environment: {env}")
     scenarios = data.get("scenarios") or []
     result(len(scenarios) >= 8, "all_scenarios_present",
            f"{len(scenarios)} scenarios")
