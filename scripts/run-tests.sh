@@ -223,23 +223,6 @@ if [ -z "$only" ]; then
 	done < <("$top/vm/selftest/run.sh" 2>&1)
 fi
 
-if [ -z "$only" ]; then
-	echo "# benchmarks, --quick (figures are not judged; the output is)"
-	if "$top/scripts/run-bench.sh" --quick >"$logs/bench.out" 2>&1; then
-		pass "bench: quick run in the VM"
-	else
-		fail "bench: quick run in the VM"
-		tail -20 "$logs/bench.out" | sed 's/^/#   /'
-	fi
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) pass "${line#* - }" ;;
-		"not ok "*) fail "${line#* - }" ;;
-		"#"*) echo "$line" ;;
-		esac
-	done < <(python3 "$top/bench/check-json.py" "$build/bench/bench.json" 2>&1)
-fi
-
 if want rt; then
 	rel=$("$top/scripts/kernel-release.sh" rt)
 	module=$("$top/scripts/build-module.sh" "$rel")
