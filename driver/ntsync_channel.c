@@ -209,6 +209,23 @@ void ntsync_channel_destroy(struct ntsync_obj *ch)
 	}
 }
 
+struct ntsync_entry_ref {
+	struct ntsync_obj *ch;
+	struct ntsync_channel_entry *e;
+};
+
+/* The entry is not replied to yet: its receiver is still serving it. */
+static bool ntsync_entry_unreplied(void *arg)
+{
+	struct ntsync_entry_ref *ref = arg;
+	bool unreplied;
+
+	raw_spin_lock(&ref->ch->lock);
+	unreplied = ref->e->state != NTSYNC_ENTRY_REPLIED;
+	raw_spin_unlock(&ref->ch->lock);
+	return unreplied;
+}
+
 static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 {
 	struct ntsync_channel_receiver *rcv;
@@ -279,11 +296,18 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 	}
 
 	if (target) {
-		/* Boost the receiver before it runs: it serves us. */
+		struct ntsync_entry_ref ref = { .ch = ch, .e = e };
+
+		/*
+		 * Boost the receiver before it runs: it serves us.  It may be
+		 * running already (claimed before it slept) and have replied
+		 * and drained meanwhile: then the boost is dropped.
+		 */
 		if (e->prio)
-			ntsync_pi_slot_apply(target, NTSYNC_SLOT_CHANNEL,
-					     MAX_RT_PRIO - 1 - (int)e->prio,
-					     e->policy, ch->dev, NULL, &w);
+			ntsync_pi_slot_apply_if(target, NTSYNC_SLOT_CHANNEL,
+						MAX_RT_PRIO - 1 - (int)e->prio,
+						e->policy, ch->dev, NULL, &w,
+						ntsync_entry_unreplied, &ref);
 		wake_up_process(target);
 		put_task_struct(target);
 	}

@@ -356,6 +356,12 @@ void ntsync_pi_wait_done(struct ntsync_q *q, struct ntsync_pi_work *w);
 void ntsync_pi_slot_apply(struct task_struct *task, enum ntsync_boost_slot slot,
 			  int prio, __u32 policy, struct ntsync_device *dev,
 			  struct ntsync_boost *spare, struct ntsync_pi_work *w);
+void ntsync_pi_slot_apply_if(struct task_struct *task,
+			     enum ntsync_boost_slot slot, int prio,
+			     __u32 policy, struct ntsync_device *dev,
+			     struct ntsync_boost *spare,
+			     struct ntsync_pi_work *w,
+			     bool (*still)(void *arg), void *arg);
 void ntsync_pi_slot_drain(enum ntsync_boost_slot slot,
 			  struct ntsync_pi_work *w);
 void ntsync_pi_consume_event(struct ntsync_device *dev, struct ntsync_q *q,

@@ -601,9 +601,32 @@ void ntsync_pi_slot_apply(struct task_struct *task, enum ntsync_boost_slot slot,
 			  int prio, __u32 policy, struct ntsync_device *dev,
 			  struct ntsync_boost *spare, struct ntsync_pi_work *w)
 {
+	ntsync_pi_slot_apply_if(task, slot, prio, policy, dev, spare, w, NULL,
+				NULL);
+}
+
+/*
+ * ntsync_pi_slot_apply(), made only if @still(@arg) holds when checked
+ * under ntsync_pi_mutex: a boost decided before the mutex was taken is
+ * dropped if what it was for has ended meanwhile (the end's own update
+ * takes the mutex too, so it cannot slip between the check and the boost).
+ */
+void ntsync_pi_slot_apply_if(struct task_struct *task,
+			     enum ntsync_boost_slot slot, int prio,
+			     __u32 policy, struct ntsync_device *dev,
+			     struct ntsync_boost *spare,
+			     struct ntsync_pi_work *w,
+			     bool (*still)(void *arg), void *arg)
+{
 	struct ntsync_boost *rec;
 
 	mutex_lock(&ntsync_pi_mutex);
+	if (still && !still(arg)) {
+		if (spare)
+			list_add(&spare->work_node, &w->to_free);
+		ntsync_pi_unlock(w);
+		return;
+	}
 	if (prio == NTSYNC_NO_BOOST) {
 		raw_spin_lock(&ntsync_boost_lock);
 		rec = ntsync_boost_find(task);
