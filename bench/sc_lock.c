@@ -674,6 +674,8 @@ static int cmp_dbl(const void *a, const void *b)
 #define INV_WAITER_PRIO	80
 #define INV_MAIN_PRIO	90
 #define INV_MAX_CPUS	64
+/* Redos of one run that had no inversion to measure, before it is skipped. */
+#define INV_RETRIES	10
 
 enum inv_kind { INV_NTSYNC_PI, INV_NTSYNC_NOPI, INV_PI_FUTEX, INV_PLAIN, INV_KINDS };
 
@@ -936,7 +938,8 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 	};
 	struct series *s[INV_KINDS];
 	unsigned int bound[INV_KINDS] = { 0 }, early[INV_KINDS] = { 0 }, r;
-	unsigned int boosted[INV_KINDS] = { 0 };
+	unsigned int boosted[INV_KINDS] = { 0 }, skipped[INV_KINDS] = { 0 };
+	unsigned int tries;
 	/* Scratch series: request to the owner's unlock, per run. */
 	struct series owner_part_s[INV_KINDS], *owner_part[INV_KINDS];
 	/* ...and the owner's unlock to the waiter running. */
@@ -952,13 +955,14 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 		 "hogs take all %d CPUs (they stop after %u ms) and a FIFO %d waiter asks for it; "
 		 "hog_bound = runs where the owner only finished after the hogs stopped; "
 		 "retried = runs redone because there was no inversion when the waiter asked "
-		 "(owner already done, or hogs already gone); "
+		 "(owner already done, or hogs already gone); skipped = runs left out after "
+		 "%u such redos; "
 		 "boost_seen = runs where the owner was seen at an RT priority (polled every 500 us), "
 		 "boost_max_us = latest such sighting after the request; unlock_med_us = median "
 		 "request to the owner's unlock; wake_med/max_us = the owner's unlock to the waiter "
 		 "running; work_alone_us = the owner's work timed alone",
 		 INV_WORK_NS / 1000000ull, INV_HOG_PRIO, ncpu, cfg->hog_ms,
-		 INV_WAITER_PRIO);
+		 INV_WAITER_PRIO, INV_RETRIES);
 	for (k = 0; k < INV_KINDS; k++) {
 		s[k] = res_add(res, names[k], UNIT_US);
 		memset(&owner_part_s[k], 0, sizeof(owner_part_s[k]));
@@ -1019,13 +1023,19 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 				}
 			}
 			/* A run without an inversion when the waiter asked
-			 * measures nothing: retry it (bounded). */
+			 * measures nothing: retry it, INV_RETRIES times at most,
+			 * then leave it out (counted in "skipped"). */
+			tries = 0;
 			do {
 				ret = inv_run(lk[k], dev, ncpu, cfg->hog_ms, &us, &hb,
 					      &boost, &done, why, sizeof(why));
-			} while (ret == -EAGAIN && ++early[k] <= cfg->runs);
+			} while (ret == -EAGAIN && ++early[k] && ++tries <= INV_RETRIES);
 			if (k == INV_NTSYNC_NOPI)
 				pi_param_restore();
+			if (ret == -EAGAIN) {
+				skipped[k]++;
+				continue;
+			}
 			if (ret) {
 				series_error(s[k], "%s", why);
 				continue;
@@ -1044,6 +1054,11 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 	for (k = 0; k < INV_KINDS; k++) {
 		series_extra_text(s[k], "hog_bound", "%u/%zu", bound[k], s[k]->n);
 		series_extra(s[k], "retried", early[k]);
+		series_extra(s[k], "skipped", skipped[k]);
+		/* Every run skipped: nothing was measured, which is an error. */
+		if (s[k]->status == ST_OK && !s[k]->n && cfg->runs)
+			series_error(s[k], "no run produced an inversion in %u tries",
+				     cfg->runs * (INV_RETRIES + 1));
 		series_extra_text(s[k], "boost_seen", "%u/%zu", boosted[k], s[k]->n);
 		series_summarize(owner_part[k]);
 		if (owner_part[k]->status == ST_OK)
