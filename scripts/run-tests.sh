@@ -2,6 +2,7 @@
 # The whole test suite, as `make check` and CI run it:
 #   - lint of the driver (checkpatch --strict, W=1, sparse),
 #   - the VM harness' self-test,
+#   - the benchmark suite, --quick, in QEMU (its output, not its figures),
 #   - the functional suite in QEMU on Debian's PREEMPT_RT kernel (64- and
 #     32-bit binaries), on Debian's generic kernel (64-bit), and on the debug
 #     PREEMPT_RT kernel (KASAN, lockdep, atomic-sleep checks; 64- and 32-bit).
@@ -221,6 +222,36 @@ if [ -z "$only" ]; then
 		"#"*) echo "$line" ;;
 		esac
 	done < <("$top/vm/selftest/run.sh" 2>&1)
+fi
+
+if [ -z "$only" ]; then
+	# Figures are not judged here (the targets are findings, not test
+	# cases); what is judged: the run ends cleanly in the VM, its JSON
+	# parses and has a figure or an explicit "unsupported" for every
+	# series, and the plots were drawn.
+	echo "# benchmarks, --quick"
+	if "$top/scripts/run-bench.sh" --quick >"$logs/bench.out" 2>&1; then
+		pass "bench: quick run in the VM"
+	else
+		fail "bench: quick run in the VM"
+		tail -20 "$logs/bench.out" | sed 's/^/#   /'
+	fi
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) pass "${line#* - }" ;;
+		"not ok "*) fail "${line#* - }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done < <(python3 "$top/bench/check-json.py" "$build/bench/bench.json" 2>&1)
+	for plot in inversion-cdf channel-rtt-cdf philosophers-cdf growth-wait \
+		growth-wake; do
+		if [ -s "$build/bench/$plot.svg" ]; then
+			pass "bench: plot $plot.svg drawn"
+		else
+			fail "bench: plot $plot.svg drawn"
+		fi
+	done
+	grep -A6 '^Targets' "$logs/bench.out" | sed 's/^/# /'
 fi
 
 if want rt; then
