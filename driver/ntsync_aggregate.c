@@ -170,7 +170,7 @@ void ntsync_q_fds_unregister(struct ntsync_q *q)
 				remove_wait_queue(head, &pe->wait);
 			rcu_read_unlock();
 			list_del(&pe->node);
-			kfree(pe);
+			ntsync_kfree(pe);
 		}
 	}
 }
@@ -312,11 +312,11 @@ int ntsync_aggregate_wait(struct ntsync_device *dev, void __user *argp)
 		return -ENOMEM;
 	if (copy_from_user(src, u64_to_user_ptr(args.sources),
 			   array_size(args.nb_sources, sizeof(*src)))) {
-		kfree(src);
+		ntsync_kfree(src);
 		return -EFAULT;
 	}
 	ret = ntsync_agg_setup(dev, &args, src, &q);
-	kfree(src);
+	ntsync_kfree(src);
 	if (ret)
 		return ret;
 

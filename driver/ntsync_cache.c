@@ -14,6 +14,14 @@
  * The caches are created before the device is registered and destroyed
  * after it is gone, so no ioctl ever sees a missing cache.  The free
  * helpers accept NULL, because kmem_cache_free() does not.  No lock.
+ *
+ * Every slab free of the driver goes through this file (the lint checks
+ * it), and each one starts with might_sleep(): on PREEMPT_RT a free may
+ * take the slab's sleeping locks, so freeing under a raw spinlock is a bug.
+ * The slab does not always say so itself: KASAN's quarantine delays the
+ * real free past the lock, which hid a deliberate kfree() under obj->lock
+ * from our debug kernel.  CONFIG_DEBUG_ATOMIC_SLEEP reports it here, at
+ * the call, whatever the slab does later.
  */
 
 #include <linux/overflow.h>
@@ -27,6 +35,13 @@ static struct kmem_cache *ntsync_event_pi_cache;
 static struct kmem_cache *ntsync_channel_entry_cache;
 
 #define NTSYNC_CACHE_FLAGS	(SLAB_HWCACHE_ALIGN | SLAB_NO_MERGE)
+
+/* kfree() for the driver's kmalloc'ed memory; see the rule above. */
+void ntsync_kfree(const void *mem)
+{
+	might_sleep();
+	kfree(mem);
+}
 
 static struct kmem_cache *ntsync_cache_create(const char *name, size_t size)
 {
@@ -94,6 +109,7 @@ struct ntsync_q *ntsync_alloc_q(__u32 total_count)
 
 void ntsync_free_q(struct ntsync_q *q)
 {
+	might_sleep();
 	if (!q)
 		return;
 	if (q->from_cache)
@@ -111,6 +127,7 @@ void *ntsync_alloc_boost_mem(bool staged)
 
 void ntsync_free_boost_mem(void *mem, bool staged)
 {
+	might_sleep();
 	if (!mem)
 		return;
 	kmem_cache_free(staged ? ntsync_event_pi_cache : ntsync_pi_owner_cache,
@@ -124,6 +141,7 @@ void *ntsync_alloc_channel_entry(void)
 
 void ntsync_free_channel_entry(void *entry)
 {
+	might_sleep();
 	if (entry)
 		kmem_cache_free(ntsync_channel_entry_cache, entry);
 }

@@ -204,7 +204,7 @@ void ntsync_channel_destroy(struct ntsync_obj *ch)
 					  node) {
 			hlist_del(&reg->node);
 			ntsync_stat_add(NTSYNC_STAT_CHANNEL_REGISTRATIONS, -1);
-			kfree(reg);
+			ntsync_kfree(reg);
 		}
 	}
 }
@@ -548,7 +548,7 @@ static int ntsync_channel_register(struct ntsync_obj *ch, void __user *argp)
 	}
 	raw_spin_unlock(&ch->lock);
 
-	kfree(new);
+	ntsync_kfree(new);
 	return 0;
 }
 
@@ -573,7 +573,7 @@ static int ntsync_channel_deregister(struct ntsync_obj *ch, void __user *argp)
 	if (!reg)
 		return -ENOENT;
 	/* Freed outside the lock: no slab call under a raw spinlock. */
-	kfree(reg);
+	ntsync_kfree(reg);
 	return 0;
 }
 

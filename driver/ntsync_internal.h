@@ -310,6 +310,7 @@ enum {
 };
 
 /* ntsync_cache.c */
+void ntsync_kfree(const void *mem);
 int ntsync_caches_init(void);
 void ntsync_caches_exit(void);
 struct ntsync_q *ntsync_alloc_q(__u32 total_count);

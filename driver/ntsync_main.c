@@ -45,7 +45,7 @@ void ntsync_free_obj(struct ntsync_obj *obj)
 	ntsync_obj_destroy(obj);
 	ntsync_stat_add(NTSYNC_STAT_OBJECTS_SEM + obj->type, -1);
 	fput(obj->dev->file);
-	kfree(obj);
+	ntsync_kfree(obj);
 }
 
 /*
@@ -131,7 +131,7 @@ static int ntsync_char_open(struct inode *inode, struct file *file)
 static int ntsync_char_release(struct inode *inode, struct file *file)
 {
 	ntsync_pi_device_release(file->private_data);
-	kfree(file->private_data);
+	ntsync_kfree(file->private_data);
 	return 0;
 }
 

@@ -117,7 +117,7 @@ struct ntsync_boost *ntsync_boost_alloc(bool staged)
 	return rec;
 }
 
-/* NULL-safe, like kfree(); returns the record to the cache it came from. */
+/* NULL-safe; returns the record to the cache it came from. */
 void ntsync_boost_free(struct ntsync_boost *rec)
 {
 	if (rec)

@@ -291,7 +291,7 @@ void ntsync_release_q(struct ntsync_q *q)
 		ntsync_put_obj(q->entries[i].obj);
 	for (i = 0; i < q->nr_fds; i++)
 		ntsync_q_fd_release(&q->fds[i]);
-	kfree(q->fds);
+	ntsync_kfree(q->fds);
 	ntsync_free_q(q);
 }
 
