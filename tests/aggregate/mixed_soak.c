@@ -94,14 +94,22 @@ static struct {
 	atomic_ulong s1_rel, s1_acq, s1_full, s3_rel, s3_acq, s3_full;
 	atomic_ulong all_ok, all_timeout;
 	/* channel */
-	atomic_ulong attempts, send_ok, send_eintr, send_eagain;
+	struct nt_stress_senders send;
 	atomic_ulong received, reply_ok, reply_enoent, try_empty;
 	atomic_ulong reg, dereg, signals;
 	/* aggregate */
 	atomic_ulong agg_channel, agg_efd, agg_sem, agg_event, agg_timeout;
 	atomic_ulong efd_written, efd_read;
 	atomic_ulong unexpected;
-} g;
+} g = {
+	.send = {
+		.book = &g.book, .stop = &g.stop_send,
+		.unexpected = &g.unexpected,
+		.plan = { .zero_prio_one_in = 3, .max_prio = 40,
+			  .eintr_expected = true, .eagain_pause_us = 50,
+			  .max_diags = MAX_DIAGS },
+	},
+};
 
 static void unexpected(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -116,11 +124,6 @@ static void unexpected(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	nt_diag("%s", msg);
-}
-
-static void pause_us(uint32_t us)
-{
-	nanosleep(&(struct timespec){ 0, (long)us * 1000L }, NULL);
 }
 
 static int wait1(int obj, uint32_t owner, unsigned int ms)
@@ -160,7 +163,7 @@ static void locker(struct worker *w)
 				atomic_fetch_add(&g.m1_acq, 1);
 			atomic_fetch_add(&g.m1_recursive, 1);
 		}
-		pause_us(nt_rand(&w->seed) % 200);
+		nt_sleep_us(nt_rand(&w->seed) % 200);
 		for (int i = twice ? 2 : 1; i > 0; i--) {
 			ret = ntsync_mutex_unlock(g.m1, owner, &prev);
 			if (ret || prev != (uint32_t)i)
@@ -210,7 +213,7 @@ static void signaller(struct worker *w)
 		if (ret)
 			unexpected("signaller: event operation %u returned %d",
 				   r % 6, ret);
-		pause_us(100 + (r >> 20) % 400);
+		nt_sleep_us(100 + (r >> 20) % 400);
 	}
 }
 
@@ -228,7 +231,7 @@ static void event_waiter(struct worker *w)
 		} else if (ret == 0 && index < 2) {
 			atomic_fetch_add(&g.event_waits, 1);
 			if (index == 1)	/* manual: do not spin on it */
-				pause_us(200);
+				nt_sleep_us(200);
 		} else {
 			unexpected("event waiter: WAIT_ANY returned %d index %u",
 				   ret, index);
@@ -249,7 +252,7 @@ static void sem_releaser(struct worker *w)
 			atomic_fetch_add(&g.s1_full, 1);
 		else
 			unexpected("sem releaser: SEM_RELEASE returned %d", ret);
-		pause_us(100 + nt_rand(&w->seed) % 300);
+		nt_sleep_us(100 + nt_rand(&w->seed) % 300);
 	}
 }
 
@@ -291,36 +294,13 @@ static void all_waiter(struct worker *w)
 			atomic_fetch_add(&g.m2_rel, 1);
 		if (ntsync_sem_release(g.s2, 1, &prev) || prev != 0)
 			unexpected("all waiter: SEM_RELEASE failed");
-		pause_us(100 + nt_rand(&w->seed) % 200);
+		nt_sleep_us(100 + nt_rand(&w->seed) % 200);
 	}
 }
 
 static void sender(struct worker *w)
 {
-	atomic_store(&g.book.tid[w->id], gettid());
-	for (uint32_t seq = 0; seq < REQ_CAP && !atomic_load(&g.stop_send);
-	     seq++) {
-		uint32_t r = nt_rand(&w->seed);
-		uint32_t prio = r % 3 == 0 ? 0 : 1 + (r >> 4) % 40;
-		uint32_t policy = r & 0x1000 ? SCHED_RR : SCHED_FIFO;
-		uint64_t payload = nt_req_payload(w->id, policy, prio, seq);
-		int ret;
-
-		atomic_fetch_add(&g.attempts, 1);
-		ret = ntsync_channel_send(g.ch, policy, prio, payload,
-					  NT_REPLY_OFF(payload));
-		if (ret == 0) {
-			atomic_fetch_add(&g.send_ok, 1);
-			nt_book_mark(&g.book, payload, NT_REQ_SENT_OK);
-		} else if (ret == -EINTR) {
-			atomic_fetch_add(&g.send_eintr, 1);
-		} else if (ret == -EAGAIN) {
-			atomic_fetch_add(&g.send_eagain, 1);
-			pause_us(50);
-		} else {
-			unexpected("sender %u: SEND_PI returned %d", w->id, ret);
-		}
-	}
+	nt_stress_sender_run(&g.send, w->id, &w->seed);
 }
 
 static void serve(const struct ntsync_channel_recv2_args *msg)
@@ -473,7 +453,7 @@ static void churn(struct worker *w)
 			else
 				unexpected("churn: SEM_RELEASE returned %d", ret);
 		}
-		pause_us(200 + (r >> 12) % 600);
+		nt_sleep_us(200 + (r >> 12) % 600);
 	}
 	for (unsigned int i = 0; i < 2; i++)
 		if (reg[i] && ntsync_channel_deregister_thread(
@@ -532,7 +512,7 @@ NT_TEST_TIMEOUT(mixed_soak, 60)
 	g.e_auto = nt_event(g.dev, 0, 0);
 	g.e_manual = nt_event(g.dev, 1, 0);
 	g.e3 = nt_event(g.dev, 1, 1);
-	g.ch = nt_channel(g.dev, 3);
+	g.send.ch = g.ch = nt_channel(g.dev, 3);
 	g.efd = nt_eventfd();
 	nt_book_init(&g.book, 2, REQ_CAP);
 	nt_sig_install(SIGUSR1, false);
@@ -581,8 +561,8 @@ NT_TEST_TIMEOUT(mixed_soak, 60)
 		atomic_load(&g.s1_full), atomic_load(&g.s3_full),
 		atomic_load(&g.s1_acq), atomic_load(&g.s3_acq));
 	nt_diag("channel: SEND_PI %lu (ok %lu, EINTR %lu, EAGAIN %lu), received %lu, REPLY ok %lu, ENOENT %lu, empty drains %lu",
-		atomic_load(&g.attempts), atomic_load(&g.send_ok),
-		atomic_load(&g.send_eintr), atomic_load(&g.send_eagain),
+		atomic_load(&g.send.attempts), atomic_load(&g.send.ok),
+		atomic_load(&g.send.eintr), atomic_load(&g.send.eagain),
 		atomic_load(&g.received), atomic_load(&g.reply_ok),
 		atomic_load(&g.reply_enoent), atomic_load(&g.try_empty));
 	nt_diag("registrations %lu, deregistrations %lu, signals %lu",
@@ -615,14 +595,14 @@ NT_TEST_TIMEOUT(mixed_soak, 60)
 	NT_EXPECT_EQ(efd_left + atomic_load(&g.efd_read),
 		     atomic_load(&g.efd_written));
 	/* Channel: sends = replies + cancelled. */
-	NT_EXPECT_EQ(atomic_load(&g.attempts),
-		     atomic_load(&g.send_ok) + atomic_load(&g.send_eintr) +
-		     atomic_load(&g.send_eagain));
+	NT_EXPECT_EQ(atomic_load(&g.send.attempts),
+		     atomic_load(&g.send.ok) + atomic_load(&g.send.eintr) +
+		     atomic_load(&g.send.eagain));
 	NT_EXPECT_EQ(atomic_load(&g.received),
 		     atomic_load(&g.reply_ok) + atomic_load(&g.reply_enoent));
-	NT_EXPECT_LE(atomic_load(&g.reply_enoent), atomic_load(&g.send_eintr));
+	NT_EXPECT_LE(atomic_load(&g.reply_enoent), atomic_load(&g.send.eintr));
 	replied = nt_book_verify(&g.book);
-	NT_EXPECT_EQ(replied, atomic_load(&g.send_ok));
+	NT_EXPECT_EQ(replied, atomic_load(&g.send.ok));
 	NT_EXPECT_EQ(replied, atomic_load(&g.reply_ok));
 	/* Every thread back at its own attributes. */
 	for (unsigned int i = 0; i < N_WORKERS; i++) {
@@ -641,7 +621,7 @@ NT_TEST_TIMEOUT(mixed_soak, 60)
 	NT_EXPECT_GT(atomic_load(&g.all_ok), 0u);
 	NT_EXPECT_GT(atomic_load(&g.event_waits), 0u);
 	NT_EXPECT_GT(atomic_load(&g.s1_acq), 0u);
-	NT_EXPECT_GT(atomic_load(&g.send_ok), 0u);
+	NT_EXPECT_GT(atomic_load(&g.send.ok), 0u);
 	NT_EXPECT_GT(atomic_load(&g.agg_channel), 0u);
 	NT_EXPECT_GT(atomic_load(&g.agg_efd) + atomic_load(&g.agg_sem), 0u);
 	NT_CHECK_ROOM(g.ch, 3);

@@ -37,11 +37,19 @@ static struct {
 	int dev, ch, stop_fd;
 	atomic_bool stop_send, stop_recv;
 	struct nt_book book;
-	atomic_ulong attempts, send_ok, send_eagain;
+	struct nt_stress_senders send;
 	atomic_ulong received, reply_ok, batches, agg_fired, agg_timeout;
 	atomic_ulong try_empty, max_batch;
 	atomic_ulong unexpected, wrong_boost;
-} g;
+} g = {
+	/* Nobody signals the senders: an EINTR is unexpected. */
+	.send = {
+		.book = &g.book, .stop = &g.stop_send,
+		.unexpected = &g.unexpected,
+		.plan = { .zero_prio_one_in = 3, .max_prio = 80,
+			  .max_diags = MAX_DIAGS },
+	},
+};
 
 struct worker {
 	struct nt_thread thread;
@@ -54,29 +62,7 @@ static void *sender_main(void *p)
 {
 	struct worker *w = p;
 
-	atomic_store(&g.book.tid[w->id], gettid());
-	for (uint32_t seq = 0; seq < REQ_CAP && !atomic_load(&g.stop_send);
-	     seq++) {
-		uint32_t r = nt_rand(&w->seed);
-		uint32_t prio = r % 3 == 0 ? 0 : 1 + (r >> 4) % 80;
-		uint32_t policy = r & 0x1000 ? SCHED_RR : SCHED_FIFO;
-		uint64_t payload = nt_req_payload(w->id, policy, prio, seq);
-		int ret;
-
-		atomic_fetch_add(&g.attempts, 1);
-		ret = ntsync_channel_send(g.ch, policy, prio, payload,
-					  NT_REPLY_OFF(payload));
-		if (ret == 0) {
-			atomic_fetch_add(&g.send_ok, 1);
-			nt_book_mark(&g.book, payload, NT_REQ_SENT_OK);
-		} else if (ret == -EAGAIN) {
-			atomic_fetch_add(&g.send_eagain, 1);
-			sched_yield();
-		} else {
-			nt_diag_capped(MAX_DIAGS, &g.unexpected, "sender %u: SEND_PI returned %d",
-			       w->id, ret);
-		}
-	}
+	nt_stress_sender_run(&g.send, w->id, &w->seed);
 	return NULL;
 }
 
@@ -221,7 +207,7 @@ NT_TEST_TIMEOUT(drain_stress, 60)
 	memset(senders, 0, sizeof(senders));
 	memset(disp, 0, sizeof(disp));
 	g.dev = nt_dev();
-	g.ch = nt_channel(g.dev, DEPTH);
+	g.send.ch = g.ch = nt_channel(g.dev, DEPTH);
 	g.stop_fd = nt_eventfd();
 	nt_book_init(&g.book, N_SEND, REQ_CAP);
 	nt_sig_install(SIGUSR2, false);
@@ -247,8 +233,8 @@ NT_TEST_TIMEOUT(drain_stress, 60)
 	nt_kick_until_done(&disp[1].thread, SIGUSR2);
 
 	nt_diag("%u s: SEND_PI %lu (ok %lu, EAGAIN %lu)", run_seconds,
-		atomic_load(&g.attempts), atomic_load(&g.send_ok),
-		atomic_load(&g.send_eagain));
+		atomic_load(&g.send.attempts), atomic_load(&g.send.ok),
+		atomic_load(&g.send.eagain));
 	nt_diag("received %lu in %lu batches (largest %lu), REPLY ok %lu; aggregate fired %lu, timed out %lu, empty drains %lu",
 		atomic_load(&g.received), atomic_load(&g.batches),
 		atomic_load(&g.max_batch), atomic_load(&g.reply_ok),
@@ -260,11 +246,11 @@ NT_TEST_TIMEOUT(drain_stress, 60)
 
 	NT_EXPECT_EQ(atomic_load(&g.unexpected), 0u);
 	NT_EXPECT_EQ(atomic_load(&g.wrong_boost), 0u);
-	NT_EXPECT_EQ(atomic_load(&g.attempts),
-		     atomic_load(&g.send_ok) + atomic_load(&g.send_eagain));
+	NT_EXPECT_EQ(atomic_load(&g.send.attempts),
+		     atomic_load(&g.send.ok) + atomic_load(&g.send.eagain));
 	NT_EXPECT_EQ(atomic_load(&g.received), atomic_load(&g.reply_ok));
 	replied = nt_book_verify(&g.book);
-	NT_EXPECT_EQ(replied, atomic_load(&g.send_ok));
+	NT_EXPECT_EQ(replied, atomic_load(&g.send.ok));
 	NT_EXPECT_EQ(replied, atomic_load(&g.reply_ok));
 	NT_EXPECT_GT(atomic_load(&g.batches), 0u);
 	NT_EXPECT_GT(atomic_load(&g.agg_fired), 0u);

@@ -53,11 +53,18 @@ static struct {
 	int dev, ch;
 	atomic_bool stop_send, stop_recv;
 	struct nt_book book;
-	atomic_ulong attempts, send_ok, send_eintr, send_eagain;
+	struct nt_stress_senders send;
 	atomic_ulong recv_ok, recv_v1, try_eagain, reply_ok, reply_enoent;
 	atomic_ulong reg, dereg, signals;
 	atomic_ulong unexpected, wrong_boost, stale_boost;
-} g;
+} g = {
+	.send = {
+		.book = &g.book, .stop = &g.stop_send,
+		.unexpected = &g.unexpected,
+		.plan = { .zero_prio_one_in = 4, .max_prio = 60,
+			  .eintr_expected = true, .max_diags = MAX_DIAGS },
+	},
+};
 
 struct worker {
 	struct nt_thread thread;
@@ -72,35 +79,7 @@ static void *sender_main(void *p)
 {
 	struct worker *w = p;
 
-	atomic_store(&g.book.tid[w->id], gettid());
-	for (uint32_t seq = 0; seq < REQ_CAP && !atomic_load(&g.stop_send);
-	     seq++) {
-		uint32_t r = nt_rand(&w->seed);
-		uint32_t prio = r % 4 == 0 ? 0 : 1 + (r >> 4) % 60;
-		uint32_t policy = r & 0x1000 ? SCHED_RR : SCHED_FIFO;
-		uint64_t payload = nt_req_payload(w->id, policy, prio, seq);
-		int ret;
-
-		atomic_fetch_add(&g.attempts, 1);
-		ret = ntsync_channel_send(g.ch, policy, prio, payload,
-					  NT_REPLY_OFF(payload));
-		switch (ret) {
-		case 0:
-			atomic_fetch_add(&g.send_ok, 1);
-			nt_book_mark(&g.book, payload, NT_REQ_SENT_OK);
-			break;
-		case -EINTR:
-			atomic_fetch_add(&g.send_eintr, 1);
-			break;
-		case -EAGAIN:
-			atomic_fetch_add(&g.send_eagain, 1);
-			sched_yield();
-			break;
-		default:
-			nt_diag_capped(MAX_DIAGS, &g.unexpected, "sender %u: SEND_PI returned %d",
-			       w->id, ret);
-		}
-	}
+	nt_stress_sender_run(&g.send, w->id, &w->seed);
 	return NULL;
 }
 
@@ -255,7 +234,7 @@ NT_TEST_TIMEOUT(channel_stress, 60)
 
 	memset(w, 0, sizeof(w));
 	g.dev = nt_dev();
-	g.ch = nt_channel(g.dev, DEPTH);
+	g.send.ch = g.ch = nt_channel(g.dev, DEPTH);
 	nt_book_init(&g.book, N_SEND, REQ_CAP);
 	nt_sig_install(SIGUSR1, false);
 	nt_sig_install(SIGUSR2, false);
@@ -286,9 +265,9 @@ NT_TEST_TIMEOUT(channel_stress, 60)
 		nt_kick_until_done(&receivers[i].thread, SIGUSR2);
 
 	nt_diag("%u s: SEND_PI %lu (ok %lu, EINTR %lu, EAGAIN %lu), signals %lu",
-		run_seconds, atomic_load(&g.attempts), atomic_load(&g.send_ok),
-		atomic_load(&g.send_eintr), atomic_load(&g.send_eagain),
-		atomic_load(&g.signals));
+		run_seconds, atomic_load(&g.send.attempts),
+		atomic_load(&g.send.ok), atomic_load(&g.send.eintr),
+		atomic_load(&g.send.eagain), atomic_load(&g.signals));
 	nt_diag("received %lu (RECV %lu), TRY_RECV2 EAGAIN %lu, REPLY ok %lu, ENOENT %lu",
 		atomic_load(&g.recv_ok), atomic_load(&g.recv_v1),
 		atomic_load(&g.try_eagain), atomic_load(&g.reply_ok),
@@ -302,15 +281,15 @@ NT_TEST_TIMEOUT(channel_stress, 60)
 	NT_EXPECT_EQ(atomic_load(&g.unexpected), 0u);
 	NT_EXPECT_EQ(atomic_load(&g.wrong_boost), 0u);
 	NT_EXPECT_EQ(atomic_load(&g.stale_boost), 0u);
-	NT_EXPECT_EQ(atomic_load(&g.attempts),
-		     atomic_load(&g.send_ok) + atomic_load(&g.send_eintr) +
-		     atomic_load(&g.send_eagain));
+	NT_EXPECT_EQ(atomic_load(&g.send.attempts),
+		     atomic_load(&g.send.ok) + atomic_load(&g.send.eintr) +
+		     atomic_load(&g.send.eagain));
 	NT_EXPECT_EQ(atomic_load(&g.recv_ok),
 		     atomic_load(&g.reply_ok) + atomic_load(&g.reply_enoent));
-	NT_EXPECT_LE(atomic_load(&g.reply_enoent), atomic_load(&g.send_eintr));
+	NT_EXPECT_LE(atomic_load(&g.reply_enoent), atomic_load(&g.send.eintr));
 	replied = nt_book_verify(&g.book);
 	NT_EXPECT_EQ(replied, atomic_load(&g.reply_ok));
-	NT_EXPECT_EQ(replied, atomic_load(&g.send_ok));
+	NT_EXPECT_EQ(replied, atomic_load(&g.send.ok));
 	for (unsigned int i = 0; i < N_RECV; i++) {
 		char a[64], b[64];
 
@@ -323,8 +302,8 @@ NT_TEST_TIMEOUT(channel_stress, 60)
 	}
 	NT_EXPECT_EQ(bad_end, 0u);
 	/* It did what it claims to. */
-	NT_EXPECT_GT(atomic_load(&g.send_ok), 0u);
-	NT_EXPECT_GT(atomic_load(&g.send_eintr), 0u);
+	NT_EXPECT_GT(atomic_load(&g.send.ok), 0u);
+	NT_EXPECT_GT(atomic_load(&g.send.eintr), 0u);
 	NT_EXPECT_GT(atomic_load(&g.recv_v1), 0u);
 	NT_CHECK_ROOM(g.ch, DEPTH);
 	nt_book_free(&g.book);

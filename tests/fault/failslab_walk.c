@@ -61,18 +61,11 @@ struct totals {
 };
 static struct totals *totals;
 
-static bool read_small(const char *path, char *buf, size_t size)
+/* A one-line file (a knob, a sysfs value) into @buf, without the newline. */
+static bool read_line(const char *path, char *buf, size_t size)
 {
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
+	if (!nt_read_small_file(path, buf, size))
 		return false;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return true;
 }
@@ -100,7 +93,7 @@ __attribute__((constructor)) static void walk_init(void)
 		totals = NULL;
 	for (size_t i = 0; i < N_KNOBS; i++) {
 		snprintf(path, sizeof(path), FAILSLAB "/%s", knob_name[i]);
-		if (!read_small(path, knob_saved[i], sizeof(knob_saved[i])))
+		if (!read_line(path, knob_saved[i], sizeof(knob_saved[i])))
 			knob_saved[i][0] = '\0';
 	}
 }
@@ -201,6 +194,9 @@ struct walk {
 	unsigned int injected;	/* calls that met an injected failure */
 	unsigned int enomem;	/* ... and failed with ENOMEM */
 	unsigned int absorbed;	/* ... and succeeded (optional allocation) */
+	long ref;		/* module refcount before the walk */
+	int nfd;		/* fail-nth of the walking thread */
+	int dev;		/* the walk's device */
 };
 
 /*
@@ -226,16 +222,6 @@ static bool injected(struct walk *wk, unsigned int n, int ret, bool optional_ok)
 	return true;
 }
 
-static void walk_done(struct walk *wk, unsigned int n)
-{
-	nt_diag("%s: %u injected failures (%u ENOMEM, %u absorbed by optional allocations); undisturbed at N=%u",
-		wk->path, wk->injected, wk->enomem, wk->absorbed, n);
-	if (totals) {
-		atomic_fetch_add(&totals->injected, wk->injected);
-		atomic_fetch_add(&totals->paths, 1);
-	}
-}
-
 static int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -255,7 +241,7 @@ static long modref(void)
 {
 	char buf[32];
 
-	return read_small("/sys/module/ntsync/refcnt", buf, sizeof(buf)) ?
+	return read_line("/sys/module/ntsync/refcnt", buf, sizeof(buf)) ?
 	       strtol(buf, NULL, 10) : -1;
 }
 
@@ -275,6 +261,46 @@ static void check_modref(long before)
 		NT_FAIL_SOFT("module refcount %ld after closing everything, %ld before: an object or device outlived its fds (leaked by a failed call?)",
 			     now, before);
 }
+
+/*
+ * A walk: the module refcount is read first, then the walking thread's
+ * fail-nth and a device are opened and failslab is set up.  Returns the
+ * device; walk_end() closes both, checks the refcount and prints the
+ * walk's counts (the steps ran up to N = @n).
+ */
+static int walk_begin(struct walk *wk, const char *path)
+{
+	memset(wk, 0, sizeof(*wk));
+	wk->path = path;
+	wk->ref = modref();
+	wk->nfd = nth_open();
+	wk->dev = nt_dev();
+	fi_setup();
+	return wk->dev;
+}
+
+static void walk_end(struct walk *wk, unsigned int n)
+{
+	close(wk->dev);
+	close(wk->nfd);
+	check_modref(wk->ref);
+	nt_diag("%s: %u injected failures (%u ENOMEM, %u absorbed by optional allocations); undisturbed at N=%u",
+		wk->path, wk->injected, wk->enomem, wk->absorbed, n);
+	if (totals) {
+		atomic_fetch_add(&totals->injected, wk->injected);
+		atomic_fetch_add(&totals->paths, 1);
+	}
+}
+
+/* The steps of a walk: N = 1, 2, ... (asserted <= MAX_N), until the body
+ * breaks out once a call completed without reaching its N-th allocation. */
+static bool nth_in_range(unsigned int n)
+{
+	NT_ASSERT_LE(n, MAX_N);
+	return true;
+}
+
+#define for_each_nth(n) for ((n) = 1; nth_in_range(n); (n)++)
 
 /* ---- Scheduling --------------------------------------------------------- */
 
@@ -529,19 +555,16 @@ static void walk_create(const char *path, int kind)
 					     NTSYNC_IOC_CREATE_MUTEX,
 					     NTSYNC_IOC_CREATE_EVENT };
 	static const uint32_t arg[][2] = { { 2, 5 }, { 9, 3 }, { 1, 1 } };
-	struct walk wk = { .path = path };
-	long ref = modref();
-	int nfd = nth_open(), dev = nt_dev();
+	struct walk wk;
+	int dev = walk_begin(&wk, path);
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		uint32_t v[2] = { arg[kind][0], arg[kind][1] };
 		int before = count_fds(), fd;
 		bool hit;
 
-		NT_ASSERT_LE(n, MAX_N);
-		fd = armed_ioctl(nfd, n, dev, req[kind], v, &hit);
+		fd = armed_ioctl(wk.nfd, n, dev, req[kind], v, &hit);
 		if (hit && injected(&wk, n, fd, true)) {
 			/* Nothing half-made: no new fd. */
 			NT_EXPECT_EQ(count_fds(), before);
@@ -559,10 +582,7 @@ static void walk_create(const char *path, int kind)
 		if (!hit)
 			break;
 	}
-	close(dev);
-	close(nfd);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 NT_TEST_TIMEOUT(create_sem, 120)
@@ -582,19 +602,16 @@ NT_TEST_TIMEOUT(create_event, 120)
 
 NT_TEST_TIMEOUT(device_open, 120)
 {
-	struct walk wk = { .path = "device_open" };
-	long ref = modref();
-	int nfd = nth_open();
+	struct walk wk;
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	walk_begin(&wk, "device_open");
+	for_each_nth(n) {
 		int before = count_fds(), fd, sem;
 		bool hit;
 
-		NT_ASSERT_LE(n, MAX_N);
-		fd = ARMED(nfd, n, &hit, open(NTSYNC_DEVICE_PATH,
-					      O_RDONLY | O_CLOEXEC));
+		fd = ARMED(wk.nfd, n, &hit, open(NTSYNC_DEVICE_PATH,
+						 O_RDONLY | O_CLOEXEC));
 		if (hit && injected(&wk, n, fd < 0 ? -errno : fd, true)) {
 			NT_EXPECT_EQ(count_fds(), before);
 			continue;
@@ -608,116 +625,85 @@ NT_TEST_TIMEOUT(device_open, 120)
 		if (!hit)
 			break;
 	}
-	close(nfd);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 /* ---- Waits: fast paths ------------------------------------------------------- */
 
-NT_TEST_TIMEOUT(wait_any_fast, 120)
+/*
+ * Waits satisfied at once, as owner 7.  WAIT_ANY on an empty semaphore and
+ * a free mutex takes the mutex (index 1); WAIT_ALL (@all) on a semaphore
+ * of 1, a free mutex and a set manual event takes all three (index 0).  A
+ * failed wait takes nothing: the objects are still there to be taken.
+ */
+static void walk_wait_fast(const char *path, bool all)
 {
-	struct walk wk = { .path = "wait_any_fast" };
-	long ref = modref();
-	int nfd = nth_open(), dev = nt_dev();
+	unsigned long req = all ? NTSYNC_IOC_WAIT_ALL : NTSYNC_IOC_WAIT_ANY;
+	uint32_t count = all ? 3 : 2;
+	uint32_t sem_count = all ? 1 : 0, sem_max = all ? 2 : 1;
+	struct walk wk;
+	int dev = walk_begin(&wk, path);
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
-		int objs[2] = { nt_sem(dev, 0, 1), nt_mutex(dev, 0, 0) };
+	for_each_nth(n) {
+		int objs[3] = { nt_sem(dev, sem_count, sem_max),
+				nt_mutex(dev, 0, 0),
+				all ? nt_event(dev, 1, 1) : -1 };
 		struct ntsync_wait_args a;
 		bool hit;
 		int ret;
 
-		NT_ASSERT_LE(n, MAX_N);
-		nt_wait_args_init(&a, objs, 2, 7, 0);
+		nt_wait_args_init(&a, objs, count, 7, 0);
 		a.timeout = NT_NOW_DEADLINE;
-		ret = armed_ioctl(nfd, n, dev, NTSYNC_IOC_WAIT_ANY, &a, &hit);
+		ret = armed_ioctl(wk.nfd, n, dev, req, &a, &hit);
 		if (hit && injected(&wk, n, ret, true)) {
 			NT_EXPECT_EQ(a.index, NT_POISON);
-			NT_CHECK_SEM(objs[0], 0, 1);
+			NT_CHECK_SEM(objs[0], sem_count, sem_max);
 			NT_CHECK_MUTEX(objs[1], 0, 0);
+			if (all)
+				NT_CHECK_EVENT(objs[2], 1, 1);
 			/* Still there to be taken. */
-			nt_wait_args_init(&a, objs, 2, 7, 0);
+			nt_wait_args_init(&a, objs, count, 7, 0);
 			a.timeout = NT_NOW_DEADLINE;
-			NT_ASSERT_OK(nt_wait_raw(dev, false, &a));
+			NT_ASSERT_OK(nt_wait_raw(dev, all, &a));
 		} else {
 			NT_ASSERT_OK(ret);
 		}
-		NT_EXPECT_EQ(a.index, 1);
+		NT_EXPECT_EQ(a.index, all ? 0 : 1);
+		NT_CHECK_SEM(objs[0], 0, sem_max);
 		NT_CHECK_MUTEX(objs[1], 7, 1);
-		NT_CHECK_SEM(objs[0], 0, 1);
-		close(objs[0]);
-		close(objs[1]);
-		if (!hit)
-			break;
-	}
-	close(dev);
-	close(nfd);
-	check_modref(ref);
-	walk_done(&wk, n);
-}
-
-NT_TEST_TIMEOUT(wait_all_fast, 120)
-{
-	struct walk wk = { .path = "wait_all_fast" };
-	long ref = modref();
-	int nfd = nth_open(), dev = nt_dev();
-	unsigned int n;
-
-	fi_setup();
-	for (n = 1; ; n++) {
-		int objs[3] = { nt_sem(dev, 1, 2), nt_mutex(dev, 0, 0),
-				nt_event(dev, 1, 1) };
-		struct ntsync_wait_args a;
-		bool hit;
-		int ret;
-
-		NT_ASSERT_LE(n, MAX_N);
-		nt_wait_args_init(&a, objs, 3, 7, 0);
-		a.timeout = NT_NOW_DEADLINE;
-		ret = armed_ioctl(nfd, n, dev, NTSYNC_IOC_WAIT_ALL, &a, &hit);
-		if (hit && injected(&wk, n, ret, true)) {
-			NT_EXPECT_EQ(a.index, NT_POISON);
-			NT_CHECK_SEM(objs[0], 1, 2);
-			NT_CHECK_MUTEX(objs[1], 0, 0);
+		if (all)
 			NT_CHECK_EVENT(objs[2], 1, 1);
-			nt_wait_args_init(&a, objs, 3, 7, 0);
-			a.timeout = NT_NOW_DEADLINE;
-			NT_ASSERT_OK(nt_wait_raw(dev, true, &a));
-		} else {
-			NT_ASSERT_OK(ret);
-		}
-		NT_EXPECT_EQ(a.index, 0);
-		NT_CHECK_SEM(objs[0], 0, 2);
-		NT_CHECK_MUTEX(objs[1], 7, 1);
-		NT_CHECK_EVENT(objs[2], 1, 1);
-		for (int i = 0; i < 3; i++)
+		for (uint32_t i = 0; i < count; i++)
 			close(objs[i]);
 		if (!hit)
 			break;
 	}
-	close(dev);
-	close(nfd);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
+}
+
+NT_TEST_TIMEOUT(wait_any_fast, 120)
+{
+	walk_wait_fast("wait_any_fast", false);
+}
+
+NT_TEST_TIMEOUT(wait_all_fast, 120)
+{
+	walk_wait_fast("wait_all_fast", true);
 }
 
 /* ---- Waits: blocking paths ----------------------------------------------------- */
 
 NT_TEST_TIMEOUT(wait_any_block, 120)
 {
-	struct walk wk = { .path = "wait_any_block" };
-	long ref = modref();
-	int dev = nt_dev();
+	struct walk wk;
+	int dev = walk_begin(&wk, "wait_any_block");
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		int sem = nt_sem(dev, 0, 1);
 		struct fwait f, f2;
 
-		NT_ASSERT_LE(n, MAX_N);
 		fwait_init(&f, dev, false, &sem, 1, 1);
 		f.nth = n;
 		if (!fwait_start(&f)) {
@@ -752,9 +738,7 @@ NT_TEST_TIMEOUT(wait_any_block, 120)
 		}
 		break;
 	}
-	close(dev);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 /*
@@ -765,20 +749,17 @@ NT_TEST_TIMEOUT(wait_any_block, 120)
  */
 static void walk_block_pi(const char *path, bool all)
 {
-	struct walk wk = { .path = path };
+	struct walk wk;
 	pid_t me = gettid_();
-	long ref = modref();
-	int dev = nt_dev();
+	int dev = walk_begin(&wk, path);
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		int sem = nt_sem(dev, 0, 1), m = owned_mutex(dev, 1);
 		int objs[2] = { m, sem };
 		bool boosted, failed = false, hit;
 		struct fwait f;
 
-		NT_ASSERT_LE(n, MAX_N);
 		fwait_init(&f, dev, all, objs, all ? 2 : 1, 2);
 		f.policy = SCHED_FIFO;
 		f.prio = BOOST_PRIO;
@@ -829,9 +810,7 @@ static void walk_block_pi(const char *path, bool all)
 				     path, n);
 		break;
 	}
-	close(dev);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 NT_TEST_TIMEOUT(wait_any_block_mutex_pi, 120)
@@ -856,14 +835,12 @@ NT_TEST_TIMEOUT(wait_all_block_mutex_pi, 120)
  */
 static void walk_release_pi(const char *path, bool kill)
 {
-	struct walk wk = { .path = path };
+	struct walk wk;
 	pid_t me = gettid_();
-	long ref = modref();
-	int nfd = nth_open(), dev = nt_dev();
+	int dev = walk_begin(&wk, path);
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		int m = owned_mutex(dev, 1), e = nt_event(dev, 0, 0);
 		int objs[2] = { m, e };
 		struct ntsync_mutex_args ua = { .owner = 1, .count = NT_POISON };
@@ -872,7 +849,6 @@ static void walk_release_pi(const char *path, bool kill)
 		bool hit, b_boosted;
 		int ret;
 
-		NT_ASSERT_LE(n, MAX_N);
 		fwait_init(&b, dev, false, &m, 1, 2);
 		b.policy = SCHED_FIFO;
 		b.prio = 5;
@@ -886,10 +862,10 @@ static void walk_release_pi(const char *path, bool kill)
 		EXPECT_SCHED(me, SCHED_FIFO, 20, "owner with two RT waiters");
 
 		if (kill)
-			ret = armed_ioctl(nfd, n, m, NTSYNC_IOC_MUTEX_KILL,
+			ret = armed_ioctl(wk.nfd, n, m, NTSYNC_IOC_MUTEX_KILL,
 					  &owner, &hit);
 		else
-			ret = armed_ioctl(nfd, n, m, NTSYNC_IOC_MUTEX_UNLOCK,
+			ret = armed_ioctl(wk.nfd, n, m, NTSYNC_IOC_MUTEX_UNLOCK,
 					  &ua, &hit);
 		if (hit && injected(&wk, n, ret, true)) {
 			/* Failed: nothing changed, nobody woken. */
@@ -935,10 +911,7 @@ static void walk_release_pi(const char *path, bool kill)
 		if (!hit)
 			break;
 	}
-	close(dev);
-	close(nfd);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 NT_TEST_TIMEOUT(mutex_unlock_pi_pending, 120)
@@ -956,13 +929,11 @@ NT_TEST_TIMEOUT(mutex_kill_pi_pending, 120)
 /* EVENT_SET_PI allocates the record it stages; a waiter is blocked. */
 NT_TEST_TIMEOUT(event_set_pi, 120)
 {
-	struct walk wk = { .path = "event_set_pi" };
-	long ref = modref();
-	int nfd = nth_open(), dev = nt_dev(), drain = nt_event(dev, 0, 0);
+	struct walk wk;
+	int dev = walk_begin(&wk, "event_set_pi"), drain = nt_event(dev, 0, 0);
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		int e = nt_event(dev, 0, 0);
 		struct ntsync_event_set_pi_args pa = {
 			.policy = SCHED_FIFO, .prio = BOOST_PRIO };
@@ -970,12 +941,12 @@ NT_TEST_TIMEOUT(event_set_pi, 120)
 		bool hit;
 		int ret;
 
-		NT_ASSERT_LE(n, MAX_N);
 		fwait_init(&w, dev, false, &e, 1, 1);
 		w.linger = true;
 		w.drain_fd = drain;
 		NT_ASSERT_TRUE(fwait_start(&w));
-		ret = armed_ioctl(nfd, n, e, NTSYNC_IOC_EVENT_SET_PI, &pa, &hit);
+		ret = armed_ioctl(wk.nfd, n, e, NTSYNC_IOC_EVENT_SET_PI, &pa,
+				  &hit);
 		if (hit && injected(&wk, n, ret, true)) {
 			/* Not signaled, nobody woken, nothing staged. */
 			NT_CHECK_EVENT(e, 0, 0);
@@ -1003,10 +974,7 @@ NT_TEST_TIMEOUT(event_set_pi, 120)
 			break;
 	}
 	close(drain);
-	close(dev);
-	close(nfd);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 /*
@@ -1016,19 +984,16 @@ NT_TEST_TIMEOUT(event_set_pi, 120)
  */
 static void walk_consume(const char *path, bool block, bool all)
 {
-	struct walk wk = { .path = path };
-	long ref = modref();
-	int dev = nt_dev(), drain = nt_event(dev, 0, 0);
+	struct walk wk;
+	int dev = walk_begin(&wk, path), drain = nt_event(dev, 0, 0);
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		int e = nt_event(dev, 0, 0), sem = nt_sem(dev, 1, 1);
 		int objs[2] = { e, sem };
 		struct fwait w, w2;
 		bool sleeping;
 
-		NT_ASSERT_LE(n, MAX_N);
 		if (!block)
 			set_pi(e, BOOST_PRIO);
 		fwait_init(&w, dev, all, objs, all ? 2 : 1, 1);
@@ -1086,9 +1051,7 @@ static void walk_consume(const char *path, bool block, bool all)
 			break;
 	}
 	close(drain);
-	close(dev);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 NT_TEST_TIMEOUT(wait_any_consumes_set_pi, 120)
@@ -1221,20 +1184,17 @@ static void check_served(struct fchan *r, pid_t sender, uint32_t prio,
 
 NT_TEST_TIMEOUT(create_channel, 120)
 {
-	struct walk wk = { .path = "create_channel" };
-	long ref = modref();
-	int nfd = nth_open(), dev = nt_dev();
+	struct walk wk;
+	int dev = walk_begin(&wk, "create_channel");
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		struct ntsync_channel_create_args ca = { .max_depth = 3 };
 		struct ntsync_channel_recv2_args m;
 		int before = count_fds(), fd;
 		bool hit;
 
-		NT_ASSERT_LE(n, MAX_N);
-		fd = armed_ioctl(nfd, n, dev, NTSYNC_IOC_CREATE_CHANNEL, &ca,
+		fd = armed_ioctl(wk.nfd, n, dev, NTSYNC_IOC_CREATE_CHANNEL, &ca,
 				 &hit);
 		if (hit && injected(&wk, n, fd, true)) {
 			NT_EXPECT_EQ(count_fds(), before);
@@ -1250,10 +1210,7 @@ NT_TEST_TIMEOUT(create_channel, 120)
 		if (!hit)
 			break;
 	}
-	close(dev);
-	close(nfd);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 /*
@@ -1263,19 +1220,16 @@ NT_TEST_TIMEOUT(create_channel, 120)
  */
 NT_TEST_TIMEOUT(channel_send_pi, 120)
 {
-	struct walk wk = { .path = "channel_send_pi" };
-	long ref = modref();
-	int dev = nt_dev();
+	struct walk wk;
+	int dev = walk_begin(&wk, "channel_send_pi");
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		int ch = new_channel(dev, 4);
 		struct ntsync_channel_recv2_args m;
 		struct fchan r, s, s2;
 		bool hit;
 
-		NT_ASSERT_LE(n, MAX_N);
 		NT_ASSERT_TRUE(fchan_start(&r, ch, false, 0, 0));
 		fchan_start(&s, ch, true, BOOST_PRIO, n);
 		fchan_result(&s);
@@ -1301,28 +1255,23 @@ NT_TEST_TIMEOUT(channel_send_pi, 120)
 		if (!hit)
 			break;
 	}
-	close(dev);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 /* SEND_PI with nobody receiving: the request waits in the channel. */
 NT_TEST_TIMEOUT(channel_send_pi_pending, 120)
 {
-	struct walk wk = { .path = "channel_send_pi_pending" };
+	struct walk wk;
 	pid_t me = gettid_();
-	long ref = modref();
-	int dev = nt_dev();
+	int dev = walk_begin(&wk, "channel_send_pi_pending");
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		int ch = new_channel(dev, 4);
 		struct ntsync_channel_recv2_args m;
 		struct fchan s;
 		bool hit;
 
-		NT_ASSERT_LE(n, MAX_N);
 		memset(&m, 0, sizeof(m));
 		if (!fchan_start(&s, ch, true, BOOST_PRIO, n)) {
 			fchan_result(&s);
@@ -1348,33 +1297,29 @@ NT_TEST_TIMEOUT(channel_send_pi_pending, 120)
 		if (!hit)
 			break;
 	}
-	close(dev);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 /* The receiver's side: RECV2/TRY_RECV2 allocate the receiver's own PI
  * record (optional); a failure must not lose the request. */
 NT_TEST_TIMEOUT(channel_recv2, 120)
 {
-	struct walk wk = { .path = "channel_recv2" };
+	struct walk wk;
 	pid_t me = gettid_();
-	long ref = modref();
-	int nfd = nth_open(), dev = nt_dev();
+	int dev = walk_begin(&wk, "channel_recv2");
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		int ch = new_channel(dev, 4);
 		struct ntsync_channel_recv2_args m;
 		struct fchan s;
 		bool hit;
 		int ret;
 
-		NT_ASSERT_LE(n, MAX_N);
 		NT_ASSERT_TRUE(fchan_start(&s, ch, true, BOOST_PRIO, 0));
 		memset(&m, 0, sizeof(m));
-		ret = armed_ioctl(nfd, n, ch, NTSYNC_IOC_CHANNEL_RECV2, &m, &hit);
+		ret = armed_ioctl(wk.nfd, n, ch, NTSYNC_IOC_CHANNEL_RECV2, &m,
+				  &hit);
 		if (hit && injected(&wk, n, ret, true)) {
 			/* The request is still there to be taken. */
 			memset(&m, 0, sizeof(m));
@@ -1399,21 +1344,16 @@ NT_TEST_TIMEOUT(channel_recv2, 120)
 		if (!hit)
 			break;
 	}
-	close(dev);
-	close(nfd);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 NT_TEST_TIMEOUT(channel_register_thread, 120)
 {
-	struct walk wk = { .path = "channel_register_thread" };
-	long ref = modref();
-	int nfd = nth_open(), dev = nt_dev();
+	struct walk wk;
+	int dev = walk_begin(&wk, "channel_register_thread");
 	unsigned int n;
 
-	fi_setup();
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		int ch = new_channel(dev, 4);
 		struct ntsync_channel_register_thread_args ra = {
 			.tid = 4242, .token = 0x77 };
@@ -1421,9 +1361,8 @@ NT_TEST_TIMEOUT(channel_register_thread, 120)
 		bool hit;
 		int ret;
 
-		NT_ASSERT_LE(n, MAX_N);
-		ret = armed_ioctl(nfd, n, ch, NTSYNC_IOC_CHANNEL_REGISTER_THREAD,
-				  &ra, &hit);
+		ret = armed_ioctl(wk.nfd, n, ch,
+				  NTSYNC_IOC_CHANNEL_REGISTER_THREAD, &ra, &hit);
 		if (hit && injected(&wk, n, ret, true)) {
 			/* Nothing half-registered. */
 			NT_EXPECT_ERRNO(nt_ioctl(ch,
@@ -1438,24 +1377,19 @@ NT_TEST_TIMEOUT(channel_register_thread, 120)
 		if (!hit)
 			break;
 	}
-	close(dev);
-	close(nfd);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 /* ---- AGGREGATE_WAIT and uring_fd ---------------------------------------------- */
 
 NT_TEST_TIMEOUT(aggregate_wait_fast, 120)
 {
-	struct walk wk = { .path = "aggregate_wait_fast" };
-	long ref = modref();
-	int nfd = nth_open(), dev = nt_dev(), p[2];
+	struct walk wk;
+	int dev = walk_begin(&wk, "aggregate_wait_fast"), p[2];
 	unsigned int n;
 
-	fi_setup();
 	NT_ASSERT_OK(pipe2(p, O_CLOEXEC));
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		int sem = nt_sem(dev, 1, 1);
 		struct ntsync_aggregate_source src[2] = {
 			{ .type = NTSYNC_AGG_OBJECT, .fd = (uint32_t)sem },
@@ -1469,8 +1403,7 @@ NT_TEST_TIMEOUT(aggregate_wait_fast, 120)
 		bool hit;
 		int ret;
 
-		NT_ASSERT_LE(n, MAX_N);
-		ret = armed_ioctl(nfd, n, dev, NTSYNC_IOC_AGGREGATE_WAIT, &g,
+		ret = armed_ioctl(wk.nfd, n, dev, NTSYNC_IOC_AGGREGATE_WAIT, &g,
 				  &hit);
 		if (hit && injected(&wk, n, ret, true)) {
 			NT_EXPECT_EQ(g.fired_index, NT_POISON);
@@ -1488,10 +1421,7 @@ NT_TEST_TIMEOUT(aggregate_wait_fast, 120)
 	}
 	close(p[0]);
 	close(p[1]);
-	close(dev);
-	close(nfd);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 /*
@@ -1502,14 +1432,12 @@ NT_TEST_TIMEOUT(aggregate_wait_fast, 120)
  */
 static void walk_watch_block(const char *path, bool uring)
 {
-	struct walk wk = { .path = path };
-	long ref = modref();
-	int dev = nt_dev(), p[2];
+	struct walk wk;
+	int dev = walk_begin(&wk, path), p[2];
 	unsigned int n;
 
-	fi_setup();
 	NT_ASSERT_OK(pipe2(p, O_CLOEXEC));
-	for (n = 1; ; n++) {
+	for_each_nth(n) {
 		int sem = nt_sem(dev, 0, 1);
 		int efd = eventfd(0, EFD_CLOEXEC);
 		int objs[2] = { sem, p[0] };
@@ -1517,7 +1445,6 @@ static void walk_watch_block(const char *path, bool uring)
 		bool failed = false, hit;
 		struct fwait f;
 
-		NT_ASSERT_LE(n, MAX_N);
 		NT_ASSERT_GE(efd, 0);
 		fwait_init(&f, dev, false, objs, uring ? 1 : 2, 1);
 		f.agg = !uring;
@@ -1573,9 +1500,7 @@ static void walk_watch_block(const char *path, bool uring)
 	}
 	close(p[0]);
 	close(p[1]);
-	close(dev);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 NT_TEST_TIMEOUT(aggregate_wait_block, 120)
@@ -1627,16 +1552,14 @@ NT_TEST_TIMEOUT(object_ops, 120)
 		{ "EVENT_READ", NTSYNC_IOC_EVENT_READ, 2 },
 		{ "EVENT_SET_PI(prio 0)", NTSYNC_IOC_EVENT_SET_PI, 2 },
 	};
-	struct walk wk = { .path = "object_ops" };
-	long ref = modref();
-	int nfd = nth_open(), dev = nt_dev();
+	struct walk wk;
+	int dev = walk_begin(&wk, "object_ops");
 	unsigned int n = 0;
 
-	fi_setup();
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		unsigned int before = wk.injected;
 
-		for (n = 1; ; n++) {
+		for_each_nth(n) {
 			int objs[3] = { nt_sem(dev, 1, 3), nt_mutex(dev, 1, 2),
 					nt_event(dev, 0, 1) };
 			union {
@@ -1649,15 +1572,14 @@ NT_TEST_TIMEOUT(object_ops, 120)
 			bool hit;
 			int ret;
 
-			NT_ASSERT_LE(n, MAX_N);
 			/* Release 1; unlock or kill as owner 1; EVENT_SET_PI
 			 * {flags 0, policy 0, prio 0}: a plain set. */
 			memset(&arg, 0, sizeof(arg));
 			if (ops[i].req != NTSYNC_IOC_EVENT_SET_PI)
 				arg.u32 = 1;
 			read_state(objs[0], objs[1], objs[2], &s0);
-			ret = armed_ioctl(nfd, n, objs[ops[i].target], ops[i].req,
-					  &arg, &hit);
+			ret = armed_ioctl(wk.nfd, n, objs[ops[i].target],
+					  ops[i].req, &arg, &hit);
 			if (hit && injected(&wk, n, ret, true)) {
 				read_state(objs[0], objs[1], objs[2], &s1);
 				if (memcmp(&s0, &s1, sizeof(s0)))
@@ -1674,10 +1596,7 @@ NT_TEST_TIMEOUT(object_ops, 120)
 		nt_diag("object_ops: %s: %u injected failures", ops[i].name,
 			wk.injected - before);
 	}
-	close(dev);
-	close(nfd);
-	check_modref(ref);
-	walk_done(&wk, n);
+	walk_end(&wk, n);
 }
 
 /* ---- Summary ----------------------------------------------------------------- */

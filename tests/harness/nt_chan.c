@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <stdarg.h>
-#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,20 +405,6 @@ void nt_wait_proc_blocked(pid_t pid)
 
 #define NT_UNPRIVILEGED	1000
 
-static bool nt_has_cap_sys_nice(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
-	};
-	struct __user_cap_data_struct data[2];
-
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		NT_FAIL("capget: %s", strerror(errno));
-	return data[CAP_TO_INDEX(CAP_SYS_NICE)].effective &
-	       CAP_TO_MASK(CAP_SYS_NICE);
-}
-
 void nt_drop_privileges(unsigned int rtprio)
 {
 	struct rlimit rl = { .rlim_cur = rtprio, .rlim_max = rtprio };
@@ -651,41 +637,7 @@ uint64_t nt_book_verify(struct nt_book *b)
 	return replied;
 }
 
-/* ---- Time-bounded tests ---------------------------------------------- */
-
-void nt_take_seconds_option(int argc, char **argv, unsigned int *seconds)
-{
-	static char star[] = "*";
-	const char *env = getenv("NT_STRESS_SECONDS");
-	const char *val = env;
-	char *last = NULL, *end;
-	int i, out = 1;
-	long s;
-
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-			val = argv[++i];
-		} else if (strncmp(argv[i], "--seconds=", 10) == 0) {
-			val = argv[i] + 10;
-		} else {
-			if (argv[i][0] != '-')
-				last = argv[i];
-			argv[out++] = argv[i];
-		}
-	}
-	/* main() still sees the old argc: fill the freed places with a
-	 * pattern that selects nothing new. */
-	for (i = out; i < argc; i++)
-		argv[i] = last ? last : star;
-	if (!val)
-		return;
-	s = strtol(val, &end, 10);
-	if (end == val || *end || s < 1 || s > 3600) {
-		fprintf(stderr, "bad --seconds value \"%s\" (1..3600)\n", val);
-		exit(2);
-	}
-	*seconds = (unsigned int)s;
-}
+/* ---- Stress tests ---------------------------------------------------- */
 
 void nt_diag_capped(unsigned long cap, atomic_ulong *counter,
 		    const char *fmt, ...)
@@ -699,4 +651,44 @@ void nt_diag_capped(unsigned long cap, atomic_ulong *counter,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	nt_diag("%s", msg);
+}
+
+void nt_stress_send(struct nt_stress_senders *s, unsigned int sender,
+		    uint32_t *seed, uint32_t seq)
+{
+	const struct nt_send_plan *plan = &s->plan;
+	uint32_t r = nt_rand(seed);
+	uint32_t prio = r % plan->zero_prio_one_in == 0 ? 0 :
+			1 + (r >> 4) % plan->max_prio;
+	uint32_t policy = r & 0x1000 ? SCHED_RR : SCHED_FIFO;
+	uint64_t payload = nt_req_payload(sender, policy, prio, seq);
+	int ret;
+
+	atomic_fetch_add(&s->attempts, 1);
+	ret = ntsync_channel_send(s->ch, policy, prio, payload,
+				  NT_REPLY_OFF(payload));
+	if (ret == 0) {
+		atomic_fetch_add(&s->ok, 1);
+		nt_book_mark(s->book, payload, NT_REQ_SENT_OK);
+	} else if (ret == -EINTR && plan->eintr_expected) {
+		atomic_fetch_add(&s->eintr, 1);
+	} else if (ret == -EAGAIN) {
+		atomic_fetch_add(&s->eagain, 1);
+		if (plan->eagain_pause_us)
+			nt_sleep_us(plan->eagain_pause_us);
+		else
+			sched_yield();
+	} else {
+		nt_diag_capped(plan->max_diags, s->unexpected,
+			       "sender %u: SEND_PI returned %d", sender, ret);
+	}
+}
+
+void nt_stress_sender_run(struct nt_stress_senders *s, unsigned int sender,
+			  uint32_t *seed)
+{
+	atomic_store(&s->book->tid[sender], gettid());
+	for (uint32_t seq = 0; seq < s->book->cap && !atomic_load(s->stop);
+	     seq++)
+		nt_stress_send(s, sender, seed, seq);
 }

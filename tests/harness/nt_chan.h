@@ -14,7 +14,8 @@
  *  - the depth check (exactly max_depth requests fit, then EAGAIN);
  *  - request bookkeeping for the stress tests (every request has a unique
  *    payload; receivers check what they get, the end balances the books);
- *  - the "--seconds N" option of the time-bounded tests.
+ *  - the stress tests' senders (random priority, every outcome counted)
+ *    and their bounded diagnostics.
  *
  * Conventions of the tests: a request's reply_off is NT_REPLY_OFF(payload),
  * so a receiver can tell a torn or mixed-up message.  Macros named NT_CHECK_*
@@ -265,34 +266,48 @@ void nt_book_mark(struct nt_book *b, uint64_t payload, uint8_t flag);
  */
 uint64_t nt_book_verify(struct nt_book *b);
 
-/* ---- Time-bounded tests ---------------------------------------------- */
-
-/*
- * NT_SECONDS_OPTION(var, default) in a test file defines
- * "static unsigned int var" and takes "--seconds N" / "--seconds=N" (or
- * NT_STRESS_SECONDS=N) out of argv before the harness parses it.
- * NT_SECONDS_TIMEOUT(var, test) after it gives the test a timeout that
- * grows with var (3 * var + 30 s).
- */
-#define NT_SECONDS_OPTION(var, def)					\
-	static unsigned int var = (def);				\
-	__attribute__((constructor(200))) static void			\
-	nt_seconds_##var(int argc, char **argv)				\
-	{								\
-		nt_take_seconds_option(argc, argv, &var);		\
-	}
-#define NT_SECONDS_TIMEOUT(var, tname)					\
-	static struct nt_test nt_desc_##tname;				\
-	__attribute__((constructor)) static void			\
-	nt_seconds_timeout_##tname(void)				\
-	{								\
-		nt_desc_##tname.timeout_s = 3 * (var) + 30;		\
-	}
-void nt_take_seconds_option(int argc, char **argv, unsigned int *seconds);
+/* ---- Stress tests ---------------------------------------------------- */
 
 /* nt_diag() the message unless @counter (incremented) already reached
  * @cap: keeps a stress test's output bounded. */
 void nt_diag_capped(unsigned long cap, atomic_ulong *counter,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* How a stress test's senders draw their requests and take the results. */
+struct nt_send_plan {
+	uint32_t zero_prio_one_in;	/* prio 0 for one request in this */
+	uint32_t max_prio;		/* many, else 1..max_prio (FIFO or RR) */
+	bool eintr_expected;		/* signalled senders: EINTR counted */
+	unsigned int eagain_pause_us;	/* after EAGAIN; 0: sched_yield() */
+	unsigned long max_diags;	/* cap of the unexpected diagnostics */
+};
+
+/*
+ * The senders of a stress test, all on channel @ch with requests booked in
+ * @book: the plan and the pointers are set before they start (ch at the
+ * latest once the channel exists), the counters are shared.  A result the
+ * plan does not expect is counted in *unexpected, with a capped diag.
+ */
+struct nt_stress_senders {
+	int ch;
+	struct nt_book *book;
+	struct nt_send_plan plan;
+	atomic_bool *stop;
+	atomic_ulong *unexpected;
+	/* SEND_PI calls, and those that returned 0, EINTR and EAGAIN. */
+	atomic_ulong attempts, ok, eintr, eagain;
+};
+
+/*
+ * One SEND_PI of request @seq of sender @sender at a priority drawn from
+ * @seed, its outcome booked (NT_REQ_SENT_OK in the book on success).
+ */
+void nt_stress_send(struct nt_stress_senders *s, unsigned int sender,
+		    uint32_t *seed, uint32_t seq);
+
+/* A sender thread's whole run: its tid into the book, then requests 0, 1,
+ * ... until *s->stop or the book's cap. */
+void nt_stress_sender_run(struct nt_stress_senders *s, unsigned int sender,
+			  uint32_t *seed);
 
 #endif /* NT_CHAN_H */

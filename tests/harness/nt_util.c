@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,7 +243,7 @@ void nt_sleep_ms(unsigned int ms)
 		;
 }
 
-static void nt_sleep_us(unsigned int us)
+void nt_sleep_us(unsigned int us)
 {
 	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)us * 1000L };
 
@@ -491,4 +492,56 @@ void nt_check_still_waiting(const char *file, int line,
 				    (int)w->thread.tid);
 		nt_sleep_us(500);
 	}
+}
+
+/* ---- Privileges ------------------------------------------------------ */
+
+bool nt_has_cap_sys_nice(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
+	};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		NT_FAIL("capget: %s", strerror(errno));
+	return data[CAP_TO_INDEX(CAP_SYS_NICE)].effective &
+	       CAP_TO_MASK(CAP_SYS_NICE);
+}
+
+/* ---- Time-bounded tests ---------------------------------------------- */
+
+void nt_take_seconds_option(int argc, char **argv, unsigned int *seconds)
+{
+	static char star[] = "*";
+	const char *env = getenv("NT_STRESS_SECONDS");
+	const char *val = env;
+	char *last = NULL, *end;
+	int i, out = 1;
+	long s;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+			val = argv[++i];
+		} else if (strncmp(argv[i], "--seconds=", 10) == 0) {
+			val = argv[i] + 10;
+		} else {
+			if (argv[i][0] != '-')
+				last = argv[i];
+			argv[out++] = argv[i];
+		}
+	}
+	/* main() still sees the old argc: fill the freed places with a
+	 * pattern that selects nothing new. */
+	for (i = out; i < argc; i++)
+		argv[i] = last ? last : star;
+	if (!val)
+		return;
+	s = strtol(val, &end, 10);
+	if (end == val || *end || s < 1 || s > 3600) {
+		fprintf(stderr, "bad --seconds value \"%s\" (1..3600)\n", val);
+		exit(2);
+	}
+	*seconds = (unsigned int)s;
 }

@@ -2,7 +2,9 @@
 /*
  * Shared helpers for the ntsync functional tests: object creation that
  * asserts success, state checks, raw ioctls, time, and threads with a
- * readiness handshake plus "is this thread asleep in the kernel" detection.
+ * readiness handshake plus "is this thread asleep in the kernel" detection;
+ * for every suite, the capability check and the "--seconds N" option of the
+ * time-bounded tests.
  *
  * Macros named NT_CHECK_* assert (they end the test on mismatch) and report
  * the caller's file:line.
@@ -102,6 +104,8 @@ uint64_t nt_deadline_ms(unsigned int ms);
 /* Milliseconds elapsed since @start_ns (monotonic). */
 uint64_t nt_elapsed_ms(uint64_t start_ns);
 void nt_sleep_ms(unsigned int ms);
+/* One nanosleep of @us microseconds (a signal may end it early). */
+void nt_sleep_us(unsigned int us);
 
 /* ---- Threads --------------------------------------------------------- */
 
@@ -186,5 +190,41 @@ unsigned int nt_waiters_first_done(struct nt_waiter *const *w, unsigned int n);
 	nt_check_still_waiting(__FILE__, __LINE__, w, ms)
 void nt_check_still_waiting(const char *file, int line,
 			    const struct nt_waiter *w, unsigned int ms);
+
+/* ---- Privileges ------------------------------------------------------ */
+
+/* CAP_SYS_NICE is in the calling thread's effective set (capget must work:
+ * the test ends otherwise). */
+bool nt_has_cap_sys_nice(void);
+
+/* ---- Time-bounded tests ---------------------------------------------- */
+
+/*
+ * NT_SECONDS_OPTION(var, default) in a test file defines
+ * "static unsigned int var" and takes "--seconds N" / "--seconds=N" (or
+ * NT_STRESS_SECONDS=N) out of argv before the harness parses it.
+ * NT_SECONDS_TIMEOUT(var, test) after it gives the test a timeout that
+ * grows with var (3 * var + 30 s).
+ */
+#define NT_SECONDS_OPTION(var, def)					\
+	static unsigned int var = (def);				\
+	__attribute__((constructor(200))) static void			\
+	nt_seconds_##var(int argc, char **argv)				\
+	{								\
+		nt_take_seconds_option(argc, argv, &var);		\
+	}
+#define NT_SECONDS_TIMEOUT(var, tname)					\
+	static struct nt_test nt_desc_##tname;				\
+	__attribute__((constructor)) static void			\
+	nt_seconds_timeout_##tname(void)				\
+	{								\
+		nt_desc_##tname.timeout_s = 3 * (var) + 30;		\
+	}
+/* The parser behind NT_SECONDS_OPTION, for a constructor of a test's own
+ * (glibc passes it argc and argv): *seconds is left alone without the
+ * option; a bad value ends the program (status 2).  The harness' main()
+ * keeps the old argc, so the freed places are filled with a pattern that
+ * selects nothing new: a copy of a pattern given, or "*". */
+void nt_take_seconds_option(int argc, char **argv, unsigned int *seconds);
 
 #endif /* NT_UTIL_H */

@@ -14,10 +14,8 @@
  * with status 1 and fails the test.
  */
 #include <grp.h>
-#include <linux/capability.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "nt_rt.h"
@@ -31,20 +29,6 @@ static void set_rtprio_limit(rlim_t soft, rlim_t hard)
 	NT_ASSERT_EQ(setrlimit(RLIMIT_RTPRIO, &rl), 0);
 }
 
-static bool has_cap_sys_nice(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
-	};
-	struct __user_cap_data_struct data[2];
-
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		NT_FAIL("capget: %s", strerror(errno));
-	return data[CAP_TO_INDEX(CAP_SYS_NICE)].effective &
-	       CAP_TO_MASK(CAP_SYS_NICE);
-}
-
 /* Become uid/gid NOBODY with no supplementary groups and no capability. */
 static void drop_privileges(void)
 {
@@ -55,7 +39,7 @@ static void drop_privileges(void)
 	NT_ASSERT_EQ(setresuid(NOBODY, NOBODY, NOBODY), 0);
 	NT_ASSERT_EQ(getresuid(&r, &e, &s), 0);
 	NT_ASSERT_EQ(e, NOBODY);
-	NT_ASSERT_FALSE(has_cap_sys_nice());
+	NT_ASSERT_FALSE(nt_has_cap_sys_nice());
 }
 
 /* Expect @err (0: success) from SET_PI(policy, prio); a refused call must
@@ -223,7 +207,7 @@ static void child_root(void *arg)
 	(void)arg;
 	/* CAP_SYS_NICE needs no rlimit and no RT policy. */
 	set_rtprio_limit(0, 0);
-	NT_ASSERT_TRUE(has_cap_sys_nice());
+	NT_ASSERT_TRUE(nt_has_cap_sys_nice());
 	NT_ASSERT_EQ(nt_sched_get(0).policy, SCHED_OTHER);
 	ev = new_event(&dev);
 	EXPECT_SET_PI(ev, SCHED_FIFO, 99, 0);

@@ -23,8 +23,6 @@
  * Runs 3 s by default; "--seconds N" (or NT_STRESS_SECONDS=N) runs longer.
  */
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "nt_rt.h"
@@ -115,13 +113,6 @@ static struct nt_sched self_sched(const struct worker *w)
 	return s;
 }
 
-static void pause_us(unsigned int us)
-{
-	struct timespec ts = { 0, (long)us * 1000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static uint64_t deadline_us(unsigned int us)
 {
 	return nt_mono_ns() + (uint64_t)us * 1000u;
@@ -175,7 +166,7 @@ static void signaller(struct worker *w)
 			unexpected(w, "event operation failed", ret);
 		/* Pacing, so that waits also time out; not synchronisation. */
 		if (++ops % 4 == 0)
-			pause_us(50);
+			nt_sleep_us(50);
 	}
 }
 
@@ -312,7 +303,7 @@ static void locker(struct worker *w)
 				check_held(w, m, held[m]);
 		/* Hold for a while now and then: contention, PI. */
 		if (nt_rand(&w->seed) % 2)
-			pause_us(100 + nt_rand(&w->seed) % 200);
+			nt_sleep_us(100 + nt_rand(&w->seed) % 200);
 		for (unsigned int m = N_MUTEXES; m-- > 0;)
 			unlock_n(w, m, held[m]);
 		s = self_sched(w);
@@ -422,47 +413,12 @@ NT_TEST_TIMEOUT(mixed_rt_stress, 60)
 	NT_EXPECT_GT(atomic_load(&g.acquires), 0);
 }
 
-/*
- * "--seconds N" / "--seconds=N": taken out of argv before the harness sees
- * it (glibc passes argc/argv to constructors).  The harness' main() keeps
- * its own argc, so the freed slots are filled with a pattern that changes
- * nothing: a copy of a pattern given, or "*" when there is none.
- */
+/* "--seconds N" / "--seconds=N" (or NT_STRESS_SECONDS=N): see
+ * nt_take_seconds_option(). */
 __attribute__((constructor)) static void take_seconds_option(int argc,
 							     char **argv)
 {
-	static char star[] = "*";
-	const char *env = getenv("NT_STRESS_SECONDS");
-	const char *val = NULL;
-	char *last = NULL;
-	int out = 1;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-			val = argv[++i];
-		} else if (strncmp(argv[i], "--seconds=", 10) == 0) {
-			val = argv[i] + 10;
-		} else {
-			if (argv[i][0] != '-')
-				last = argv[i];
-			argv[out++] = argv[i];
-		}
-	}
-	for (int i = out; i < argc; i++)
-		argv[i] = last ? last : star;
-	if (!val)
-		val = env;
-	if (val) {
-		char *end;
-		unsigned long s = strtoul(val, &end, 10);
-
-		if (*val == '\0' || *end != '\0' || s < 1 || s > 3600) {
-			fprintf(stderr, "stress_rt: bad --seconds value \"%s\" (1..3600)\n",
-				val);
-			exit(2);
-		}
-		run_seconds = (unsigned int)s;
-	}
+	nt_take_seconds_option(argc, argv, &run_seconds);
 	/* Room for the run on top of setup and teardown. */
 	nt_desc_mixed_rt_stress.timeout_s = run_seconds + 60;
 }
