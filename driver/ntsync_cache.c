@@ -3,7 +3,8 @@
  * ntsync-nspa: the driver's dedicated slab caches.
  *
  * Owns: ntsync_wait_q (wait queues of up to NTSYNC_Q_CACHE_ENTRIES entries;
- * larger waits use kmalloc), ntsync_pi_owner (boost records of tasks) and
+ * larger waits use kmalloc, and WAIT_ANY/WAIT_ALL queues of up to
+ * NTSYNC_Q_STACK_ENTRIES live on the ioctl's stack), ntsync_pi_owner (boost records of tasks) and
  * ntsync_event_pi (the records EVENT_SET_PI stages on an event, which become
  * the consuming task's boost record) and ntsync_channel_entry (one per
  * channel request).  Every cache is SLAB_HWCACHE_ALIGN so
@@ -97,12 +98,12 @@ struct ntsync_q *ntsync_alloc_q(__u32 total_count)
 	if (total_count <= NTSYNC_Q_CACHE_ENTRIES) {
 		q = kmem_cache_alloc(ntsync_wait_q_cache, GFP_KERNEL_ACCOUNT);
 		if (q)
-			q->from_cache = true;
+			q->home = NTSYNC_Q_FROM_CACHE;
 	} else {
 		q = kmalloc(struct_size(q, entries, total_count),
 			    GFP_KERNEL_ACCOUNT);
 		if (q)
-			q->from_cache = false;
+			q->home = NTSYNC_Q_FROM_KMALLOC;
 	}
 	return q;
 }
@@ -112,10 +113,11 @@ void ntsync_free_q(struct ntsync_q *q)
 	might_sleep();
 	if (!q)
 		return;
-	if (q->from_cache)
+	if (q->home == NTSYNC_Q_FROM_CACHE)
 		kmem_cache_free(ntsync_wait_q_cache, q);
-	else
+	else if (q->home == NTSYNC_Q_FROM_KMALLOC)
 		kfree(q);
+	/* NTSYNC_Q_ON_STACK: nothing to free. */
 }
 
 /* Zeroed memory for a boost record from the cache of its first use. */

@@ -179,6 +179,13 @@ struct ntsync_q_fd {
 	bool failed;
 };
 
+/* Where a wait queue's memory comes from, so that it goes back there. */
+enum ntsync_q_home {
+	NTSYNC_Q_ON_STACK,	/* the waiting ioctl's frame (small waits) */
+	NTSYNC_Q_FROM_CACHE,	/* ntsync_wait_q_cache */
+	NTSYNC_Q_FROM_KMALLOC,	/* larger than the cache's objects */
+};
+
 /* One in-flight WAIT_ANY, WAIT_ALL or AGGREGATE_WAIT; owned by its task. */
 struct ntsync_q {
 	struct task_struct *task;
@@ -214,8 +221,8 @@ struct ntsync_q {
 	__u32 pi_policy;
 	struct list_head pi_discard;
 
-	/* Came from ntsync_wait_q_cache (else kmalloc); see ntsync_cache.c. */
-	bool from_cache;
+	/* Where the queue's memory lives; see ntsync_cache.c. */
+	enum ntsync_q_home home;
 	/* The uring_fd: objects signaled at the same time take precedence. */
 	bool objects_first;
 
@@ -253,6 +260,12 @@ struct ntsync_pi_work {
 
 /* Wait queues up to this many entries come from ntsync_wait_q_cache. */
 #define NTSYNC_Q_CACHE_ENTRIES	16
+/*
+ * WAIT_ANY and WAIT_ALL queues up to this many entries (alert included)
+ * live on the ioctl's stack: no slab call at all, which on PREEMPT_RT,
+ * where SLUB has no lockless fast path, is most of an uncontended wait.
+ */
+#define NTSYNC_Q_STACK_ENTRIES	4
 
 /* Counters, shown in /sys/class/misc/ntsync/stats/ (ntsync_stats.c). */
 enum ntsync_stat {

@@ -320,11 +320,13 @@ static int ntsync_setup_uring_fd(struct ntsync_q *q, int fd)
 
 /*
  * Validate the arguments, take a reference on every object and build the
- * wait queue, not yet queued anywhere.
+ * wait queue, not yet queued anywhere.  @stack_q, room for
+ * NTSYNC_Q_STACK_ENTRIES entries in the caller's frame, holds a small
+ * queue; it must outlive the wait, which the caller's frame does.
  */
 static int ntsync_setup_wait(struct ntsync_device *dev,
 			     const struct ntsync_wait_args *args, bool all,
-			     struct ntsync_q **ret_q)
+			     struct ntsync_q *stack_q, struct ntsync_q **ret_q)
 {
 	int fds[NTSYNC_MAX_WAIT_COUNT + 1];
 	const __u32 count = args->count;
@@ -346,9 +348,14 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 	if (args->alert)
 		fds[total_count++] = args->alert;
 
-	q = ntsync_alloc_q(total_count);
-	if (!q)
-		return -ENOMEM;
+	if (total_count <= NTSYNC_Q_STACK_ENTRIES) {
+		q = stack_q;
+		q->home = NTSYNC_Q_ON_STACK;
+	} else {
+		q = ntsync_alloc_q(total_count);
+		if (!q)
+			return -ENOMEM;
+	}
 	ntsync_init_q(dev, q, args->owner, all, count);
 
 	for (i = 0; i < total_count; i++) {
@@ -579,6 +586,8 @@ out:
 
 int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
 {
+	DEFINE_RAW_FLEX(struct ntsync_q, stack_q, entries,
+			NTSYNC_Q_STACK_ENTRIES);
 	struct ntsync_wait_args __user *user_args = argp;
 	struct ntsync_wait_args args;
 	struct ntsync_pi_work w;
@@ -588,7 +597,7 @@ int ntsync_wait_any(struct ntsync_device *dev, void __user *argp)
 	ret = ntsync_get_wait_args(&args, user_args);
 	if (ret)
 		return ret;
-	ret = ntsync_setup_wait(dev, &args, false, &q);
+	ret = ntsync_setup_wait(dev, &args, false, stack_q, &q);
 	if (ret)
 		return ret;
 
@@ -622,6 +631,8 @@ static bool ntsync_take_all(struct ntsync_device *dev, struct ntsync_q *q)
 int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 {
 	struct ntsync_wait_args __user *user_args = argp;
+	DEFINE_RAW_FLEX(struct ntsync_q, stack_q, entries,
+			NTSYNC_Q_STACK_ENTRIES);
 	struct ntsync_q_entry *alert_entry = NULL;
 	struct ntsync_wait_args args;
 	struct ntsync_pi_work w;
@@ -633,7 +644,7 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	ret = ntsync_get_wait_args(&args, user_args);
 	if (ret)
 		return ret;
-	ret = ntsync_setup_wait(dev, &args, true, &q);
+	ret = ntsync_setup_wait(dev, &args, true, stack_q, &q);
 	if (ret)
 		return ret;
 	if (args.alert)
