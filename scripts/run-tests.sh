@@ -180,9 +180,10 @@ while read -r bin; do
 	progs_debug+=("$bin")
 done < <(make -s -C "$top/tests" BUILD="$build" list-debug)
 # A million fuzzed ioctls on the RT kernel; five minutes of fuzzing on the
-# debug kernel, which sustains only 450-700 ioctls a second under KASAN and
-# lockdep (a million there would take half an hour), so it must reach
-# 50000 (a third of what it does when the host is quiet).  Besides these, the suite's own short fuzz run on every kernel.
+# debug kernel, which sustains only 450-700 ioctls a second under KASAN
+# and lockdep (a million there would take half an hour), so it must reach
+# 50000 (a third of what it does when the host is quiet).  Besides these,
+# the suite's own short fuzz run on every kernel.
 fuzz_million="$progs_dir/ntsync_fuzz --ops 1000000 --min-ops 1000000 --seconds 300"
 fuzz_debug="$progs_dir/ntsync_fuzz --ops 1000000 --min-ops 50000 --seconds 300"
 # Last in every VM run: the dedicated caches are isolated and empty again.
