@@ -12,6 +12,8 @@ echo __x64_sys_ioctl >$T/set_graph_function || exit 1
 for f in __x64_sys_getppid __do_sys_getppid; do
 	echo $f >>$T/set_graph_function 2>/dev/null && break
 done
+# The task on every line: calls nest per task, whichever CPU they end on.
+echo 1 >$T/options/funcgraph-proc
 echo 16384 >$T/buffer_size_kb
 echo >$T/trace
 echo 1 >$T/tracing_on

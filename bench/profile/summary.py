@@ -19,12 +19,19 @@ DURATION = re.compile(r'([\d.]+) us')
 
 
 def summarize(lines, depth, min_calls):
-    stack = []
+    stacks = collections.defaultdict(list)
     calls = collections.defaultdict(list)
     for line in lines:
         fields = line.split('|')
         if not CPU.match(line) or len(fields) < 2:
             continue
+        # With funcgraph-proc, calls nest per task (a call that slept may
+        # end on another CPU); without it, per CPU.
+        if len(fields) >= 3:
+            key = fields[0].split(')', 1)[1].strip()
+        else:
+            key = fields[0].split(')', 1)[0].strip()
+        stack = stacks[key]
         m = DURATION.search(fields[-2])
         dur = float(m.group(1)) if m else None
         body = fields[-1].strip()
