@@ -24,6 +24,7 @@
 #include <linux/hrtimer.h>
 #include <linux/list_sort.h>
 #include <linux/sched.h>
+#include <linux/sched/rt.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -530,8 +531,14 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 	if (q->nr_fds && ntsync_q_poll_fds(q))
 		goto out;
 
-	/* A record for the owner we may boost, allocated before any lock. */
-	if (q->has_mutex)
+	/*
+	 * A record for the owner we may boost, allocated before any lock.
+	 * Only a real-time waiter boosts at once; should a waiter below that
+	 * be raised while it waits, the PI code allocates the record then (it
+	 * may sleep), so the slab round trip is not paid on every contended
+	 * wait of normal threads.
+	 */
+	if (q->has_mutex && rt_or_dl_prio(current->prio))
 		ntsync_pi_work_prealloc(w, 1);
 
 	for (i = 0; i < q->total_count; i++) {
@@ -654,7 +661,8 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	trace_ntsync_wait_begin(NTSYNC_TRACE_ALL, q->count, q->owner);
 	ntsync_pi_work_init(&w);
 	ntsync_pi_slot_drain(NTSYNC_SLOT_EVENT, &w);
-	if (q->has_mutex)
+	/* As in ntsync_wait_any_q(): only a real-time waiter needs it now. */
+	if (q->has_mutex && rt_or_dl_prio(current->prio))
 		ntsync_pi_work_prealloc(&w, 1);
 
 	rt_mutex_lock(&dev->wait_all_lock);
