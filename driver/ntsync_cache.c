@@ -4,7 +4,8 @@
  *
  * Owns: ntsync_wait_q (wait queues of up to NTSYNC_Q_CACHE_ENTRIES entries;
  * larger waits use kmalloc, and WAIT_ANY/WAIT_ALL queues of up to
- * NTSYNC_Q_STACK_ENTRIES live on the ioctl's stack), ntsync_pi_owner (boost records of tasks) and
+ * NTSYNC_Q_STACK_ENTRIES live on the ioctl's stack), ntsync_pi_owner
+ * (boost records of tasks) and
  * ntsync_event_pi (the records EVENT_SET_PI stages on an event, which become
  * the consuming task's boost record) and ntsync_channel_entry (one per
  * channel request).  Every cache is SLAB_HWCACHE_ALIGN so

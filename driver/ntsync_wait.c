@@ -512,6 +512,20 @@ static bool ntsync_try_acquire_any(struct ntsync_device *dev,
 }
 
 /*
+ * A record for the owner @q may boost, allocated before any lock is taken.
+ * Only a real-time waiter boosts at once; should a waiter below that be
+ * raised while it waits, the PI code allocates the record then (it may
+ * sleep), so normal threads do not pay a slab round trip on every
+ * contended wait.
+ */
+static void ntsync_prealloc_owner_boost(struct ntsync_q *q,
+					struct ntsync_pi_work *w)
+{
+	if (q->has_mutex && rt_or_dl_prio(current->prio))
+		ntsync_pi_work_prealloc(w, 1);
+}
+
+/*
  * Queue @q on its objects and files, sleep until one satisfies it, and take
  * it off again: the core of WAIT_ANY and AGGREGATE_WAIT.  Returns 0, or the
  * error of the sleep when nothing claimed @q (the caller reads q->signaled).
@@ -531,15 +545,7 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 	if (q->nr_fds && ntsync_q_poll_fds(q))
 		goto out;
 
-	/*
-	 * A record for the owner we may boost, allocated before any lock.
-	 * Only a real-time waiter boosts at once; should a waiter below that
-	 * be raised while it waits, the PI code allocates the record then (it
-	 * may sleep), so the slab round trip is not paid on every contended
-	 * wait of normal threads.
-	 */
-	if (q->has_mutex && rt_or_dl_prio(current->prio))
-		ntsync_pi_work_prealloc(w, 1);
+	ntsync_prealloc_owner_boost(q, w);
 
 	for (i = 0; i < q->total_count; i++) {
 		struct ntsync_q_entry *entry = &q->entries[i];
@@ -661,9 +667,7 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	trace_ntsync_wait_begin(NTSYNC_TRACE_ALL, q->count, q->owner);
 	ntsync_pi_work_init(&w);
 	ntsync_pi_slot_drain(NTSYNC_SLOT_EVENT, &w);
-	/* As in ntsync_wait_any_q(): only a real-time waiter needs it now. */
-	if (q->has_mutex && rt_or_dl_prio(current->prio))
-		ntsync_pi_work_prealloc(&w, 1);
+	ntsync_prealloc_owner_boost(q, &w);
 
 	rt_mutex_lock(&dev->wait_all_lock);
 
