@@ -616,14 +616,18 @@ NT_TEST_TIMEOUT(mixed_soak, 60)
 			nt_sched_str(w[i].base, b, sizeof(b)));
 	}
 	NT_EXPECT_EQ(bad_end, 0u);
-	/* The run exercised every path. */
+	/*
+	 * Progress of the paths that cannot be starved: the lockers took
+	 * the mutex, the semaphore waiter took releases, requests were
+	 * replied to.  Whether WAIT_ALL found its three objects free at
+	 * once, an event wait caught a SET before a RESET, or the
+	 * dispatcher's AGGREGATE_WAIT fired on the channel (a parked RECV2
+	 * takes requests first), the eventfd or the semaphore depends on
+	 * the interleaving: printed above, never asserted.
+	 */
 	NT_EXPECT_GT(atomic_load(&g.m1_acq), 0u);
-	NT_EXPECT_GT(atomic_load(&g.all_ok), 0u);
-	NT_EXPECT_GT(atomic_load(&g.event_waits), 0u);
 	NT_EXPECT_GT(atomic_load(&g.s1_acq), 0u);
 	NT_EXPECT_GT(atomic_load(&g.send.ok), 0u);
-	NT_EXPECT_GT(atomic_load(&g.agg_channel), 0u);
-	NT_EXPECT_GT(atomic_load(&g.agg_efd) + atomic_load(&g.agg_sem), 0u);
 	NT_CHECK_ROOM(g.ch, 3);
 
 	for (unsigned int i = 0; i < N_WORKERS; i++)

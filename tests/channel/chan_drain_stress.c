@@ -252,8 +252,13 @@ NT_TEST_TIMEOUT(drain_stress, 60)
 	replied = nt_book_verify(&g.book);
 	NT_EXPECT_EQ(replied, atomic_load(&g.send.ok));
 	NT_EXPECT_EQ(replied, atomic_load(&g.reply_ok));
+	/*
+	 * Progress: the dispatchers received something.  Which of them got
+	 * the requests (a request goes straight to a parked RECV2, so the
+	 * aggregate waiter may never fire) depends on the interleaving:
+	 * printed above, never asserted.
+	 */
 	NT_EXPECT_GT(atomic_load(&g.batches), 0u);
-	NT_EXPECT_GT(atomic_load(&g.agg_fired), 0u);
 	NT_CHECK_ROOM(g.ch, DEPTH);
 	nt_book_free(&g.book);
 	close(g.stop_fd);

@@ -16,7 +16,7 @@
  *     0, and no request is received twice;
  *   - a receiver runs at its request's priority right after the receive,
  *     and at exactly its own attributes right after a successful REPLY.
- * At the end:
+ * At the end (invariants only; the outcome counts are printed):
  *   SEND_PI successes + EINTRs + EAGAINs == sends attempted,
  *   REPLY successes + ENOENTs == requests received,
  *   the requests whose SEND_PI returned 0 are exactly the replied ones,
@@ -301,10 +301,14 @@ NT_TEST_TIMEOUT(channel_stress, 60)
 		}
 	}
 	NT_EXPECT_EQ(bad_end, 0u);
-	/* It did what it claims to. */
+	/*
+	 * Progress: with four receivers serving, some request was replied
+	 * to.  How many sends met EINTR or EAGAIN, and how many requests
+	 * went through RECV rather than RECV2, depends on the interleaving:
+	 * printed above, never asserted (a stress test checks invariants,
+	 * not that a race happened).
+	 */
 	NT_EXPECT_GT(atomic_load(&g.send.ok), 0u);
-	NT_EXPECT_GT(atomic_load(&g.send.eintr), 0u);
-	NT_EXPECT_GT(atomic_load(&g.recv_v1), 0u);
 	NT_CHECK_ROOM(g.ch, DEPTH);
 	nt_book_free(&g.book);
 	close(g.ch);

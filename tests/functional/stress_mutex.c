@@ -132,9 +132,11 @@ static void run_mutex_stress(enum mode mode)
 	for (unsigned int i = 0; i < THREADS; i++) {
 		nt_thread_join(&wk[i].thread);
 		total += wk[i].loops;
-		NT_EXPECT_GT(wk[i].loops, 0);
+		nt_diag("thread %u: %lu rounds", i, wk[i].loops);
 	}
 	nt_diag("%lu lock/unlock rounds by %d threads", total, THREADS);
+	/* Progress; how the rounds are shared is the scheduler's business. */
+	NT_EXPECT_GT(total, 0);
 	NT_EXPECT_EQ(atomic_load(&sh.errors), 0);
 	NT_EXPECT_EQ(atomic_load(&sh.violations), 0);
 	NT_EXPECT_EQ(sh.counter, total);

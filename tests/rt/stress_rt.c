@@ -407,9 +407,13 @@ NT_TEST_TIMEOUT(mixed_rt_stress, 60)
 	NT_EXPECT_EQ(atomic_load(&g.acquires), atomic_load(&g.releases));
 	for (unsigned int i = 0; i < N_MUTEXES; i++)
 		NT_CHECK_MUTEX(g.mutexes[i], 0, 0);
-	/* The run did exercise what it claims to. */
+	/*
+	 * Progress: signallers staged boosts and lockers took mutexes (a
+	 * free mutex is taken at once).  Whether a wait caught an event
+	 * before a RESET, a PULSE or its deadline depends on the
+	 * interleaving: printed above, never asserted.
+	 */
 	NT_EXPECT_GT(atomic_load(&g.set_pi), 0);
-	NT_EXPECT_GT(atomic_load(&g.wait_ok) + atomic_load(&g.wait_all_ok), 0);
 	NT_EXPECT_GT(atomic_load(&g.acquires), 0);
 }
 
