@@ -27,9 +27,22 @@ static atomic_int nt_failures;
 static volatile pid_t nt_child;
 static volatile sig_atomic_t nt_timed_out;
 
-/* Marker the child writes once the test function has returned. */
+/*
+ * What the child writes to the parent through a pipe: the completion marker
+ * once the test function has returned, or the skip marker followed by the
+ * reason (one write of less than PIPE_BUF bytes, so it arrives whole).
+ */
 static const char nt_done_marker[] = "nt-test-completed";
+static const char nt_skip_marker[] = "nt-test-skipped:";
 static int nt_done_fd = -1;
+
+#ifndef NT_FEATURES_PATH	/* overridable to test the harness itself */
+#define NT_FEATURES_PATH "/sys/class/misc/ntsync/features"
+#endif
+#define NT_REASON_MAX	256
+
+/* How one test ended. */
+enum nt_verdict { NT_PASSED, NT_FAILED, NT_SKIPPED };
 
 void nt_register(struct nt_test *test)
 {
@@ -82,6 +95,100 @@ noreturn void nt_abort_test(void)
 {
 	/* _exit() ends every thread of the test process at once. */
 	_exit(1);
+}
+
+noreturn void nt_skip(const char *fmt, ...)
+{
+	char msg[sizeof(nt_skip_marker) + NT_REASON_MAX];
+	size_t len = sizeof(nt_skip_marker) - 1;
+	va_list ap;
+	int n;
+
+	memcpy(msg, nt_skip_marker, len);
+	va_start(ap, fmt);
+	n = vsnprintf(msg + len, sizeof(msg) - len, fmt, ap);
+	va_end(ap);
+	if (n > 0)	/* vsnprintf() may have cut the reason short */
+		len += (size_t)n < sizeof(msg) - len ? (size_t)n :
+		       sizeof(msg) - len - 1;
+	/* A failure already reported outranks the skip. */
+	if (atomic_load(&nt_failures) || nt_done_fd < 0)
+		_exit(1);
+	if (write(nt_done_fd, msg, len) != (ssize_t)len)
+		_exit(1);
+	_exit(0);
+}
+
+/* Whether the space-separated @list holds @word. */
+static bool nt_has_word(const char *list, const char *word, size_t len)
+{
+	const char *p = list;
+
+	while ((p = strstr(p, word))) {
+		bool starts = p == list || p[-1] == ' ';
+		bool ends = p[len] == '\0' || p[len] == ' ';
+
+		if (starts && ends)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+const char *nt_missing_features(const char *features, char *buf, size_t size)
+{
+	char have[512] = "", missing[NT_REASON_MAX] = "";
+	const char *p = features;
+	size_t used = 0;
+	ssize_t n;
+	int fd;
+
+	if (!features || !*features)
+		return NULL;
+	fd = open(NT_FEATURES_PATH, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(buf, size,
+			 "needs the NSPA driver (%s): no %s (upstream ntsync, or no module)",
+			 features, NT_FEATURES_PATH);
+		return buf;
+	}
+	n = read(fd, have, sizeof(have) - 1);
+	close(fd);
+	have[n > 0 ? n : 0] = '\0';
+	have[strcspn(have, "\n")] = '\0';
+
+	/* Every word of @features but "nspa" (the file exists) must be there. */
+	while (*p) {
+		size_t len;
+
+		p += strspn(p, " ");
+		len = strcspn(p, " ");
+		if (len && !(len == 4 && !strncmp(p, "nspa", 4))) {
+			char word[64];
+
+			snprintf(word, sizeof(word), "%.*s", (int)len, p);
+			if (!nt_has_word(have, word, strlen(word)) &&
+			    used < sizeof(missing))
+				used += (size_t)snprintf(missing + used,
+							 sizeof(missing) - used,
+							 "%s%s", used ? " " : "",
+							 word);
+		}
+		p += len;
+	}
+	if (!missing[0])
+		return NULL;
+	snprintf(buf, size, "needs the NSPA feature(s) %s; the driver has: %s",
+		 missing, have[0] ? have : "none");
+	return buf;
+}
+
+void nt_require_features(const char *features)
+{
+	char why[NT_REASON_MAX];
+
+	if (nt_missing_features(features, why, sizeof(why)))
+		nt_skip("%s", why);
 }
 
 /* "functional/sem.c" reads better than the absolute build path. */
@@ -229,20 +336,41 @@ static unsigned int nt_timeout_scale(void)
 	return scale >= 1 && scale <= 100 ? (unsigned int)scale : 1;
 }
 
-/* Runs one test; returns true when it passed. */
-static bool nt_run_one(const struct nt_test *test, unsigned int number)
+/* "ok N - binary.test # SKIP reason", the reason kept on one line. */
+static enum nt_verdict nt_report_skip(const struct nt_test *test,
+				      unsigned int number, char *reason)
+{
+	for (char *c = reason; *c; c++)
+		if (*c == '\n' || *c == '#')
+			*c = ' ';
+	printf("ok %u - %s.%s # SKIP %s\n", number, nt_binary, test->name,
+	       reason);
+	fflush(stdout);
+	return NT_SKIPPED;
+}
+
+/* Runs one test and prints its result line. */
+static enum nt_verdict nt_run_one(const struct nt_test *test,
+				  unsigned int number)
 {
 	unsigned int timeout = (test->timeout_s ? test->timeout_s :
 				NT_DEFAULT_TIMEOUT_S) * nt_timeout_scale();
-	char marker[sizeof(nt_done_marker)];
-	bool completed = false, ok;
+	char msg[sizeof(nt_skip_marker) + NT_REASON_MAX + 1];
+	char reason[NT_REASON_MAX];
+	bool completed = false, skipped = false, ok;
 	int pipefd[2], status = 0;
+	size_t skip_len = sizeof(nt_skip_marker) - 1;
+	ssize_t got;
 	pid_t pid, r;
+
+	/* A driver without the features the suite needs: nothing to run. */
+	if (nt_missing_features(test->features, reason, sizeof(reason)))
+		return nt_report_skip(test, number, reason);
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		printf("not ok %u - %s.%s\n# pipe: %s\n", number, nt_binary,
 		       test->name, strerror(errno));
-		return false;
+		return NT_FAILED;
 	}
 	fflush(stdout);
 	fflush(stderr);
@@ -254,7 +382,7 @@ static bool nt_run_one(const struct nt_test *test, unsigned int number)
 		       test->name, strerror(errno));
 		close(pipefd[0]);
 		close(pipefd[1]);
-		return false;
+		return NT_FAILED;
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
@@ -279,13 +407,20 @@ static bool nt_run_one(const struct nt_test *test, unsigned int number)
 	kill(-pid, SIGKILL);
 
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-	if (read(pipefd[0], marker, sizeof(marker)) == (ssize_t)sizeof(marker) &&
-	    memcmp(marker, nt_done_marker, sizeof(marker)) == 0)
-		completed = true;
+	got = read(pipefd[0], msg, sizeof(msg) - 1);
 	close(pipefd[0]);
+	msg[got > 0 ? got : 0] = '\0';
+	if (got == (ssize_t)sizeof(nt_done_marker) &&
+	    memcmp(msg, nt_done_marker, sizeof(nt_done_marker)) == 0)
+		completed = true;
+	else if (got >= (ssize_t)skip_len &&
+		 memcmp(msg, nt_skip_marker, skip_len) == 0)
+		skipped = true;
 
 	ok = !nt_timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-	     completed;
+	     (completed || skipped);
+	if (ok && skipped)
+		return nt_report_skip(test, number, msg + skip_len);
 	if (nt_timed_out)
 		printf("# %s: timed out after %u s\n", test->name, timeout);
 	else if (WIFSIGNALED(status))
@@ -294,13 +429,13 @@ static bool nt_run_one(const struct nt_test *test, unsigned int number)
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		printf("# %s: exited with status %d\n", test->name,
 		       WEXITSTATUS(status));
-	else if (!completed)
+	else if (!completed && !skipped)
 		printf("# %s: exited before its end (no completion marker)\n",
 		       test->name);
 	printf("%s %u - %s.%s\n", ok ? "ok" : "not ok", number, nt_binary,
 	       test->name);
 	fflush(stdout);
-	return ok;
+	return ok ? NT_PASSED : NT_FAILED;
 }
 
 static bool nt_selected(const struct nt_test *test, int npat, char **pats)
@@ -321,7 +456,7 @@ static bool nt_selected(const struct nt_test *test, int npat, char **pats)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = nt_on_alarm };
-	unsigned int total = 0, number = 0, failed = 0;
+	unsigned int total = 0, number = 0, failed = 0, skipped = 0;
 	bool list = false;
 	const struct nt_test *t;
 	char **pats = argv + 1;
@@ -369,10 +504,18 @@ int main(int argc, char **argv)
 	for (t = nt_tests; t; t = t->next) {
 		if (!nt_selected(t, npat, pats))
 			continue;
-		if (!nt_run_one(t, ++number))
+		switch (nt_run_one(t, ++number)) {
+		case NT_PASSED:
+			break;
+		case NT_FAILED:
 			failed++;
+			break;
+		case NT_SKIPPED:
+			skipped++;
+			break;
+		}
 	}
-	printf("# %s: %u passed, %u failed\n", nt_binary, total - failed,
-	       failed);
+	printf("# %s: %u passed, %u failed, %u skipped\n", nt_binary,
+	       total - failed - skipped, failed, skipped);
 	return failed ? 1 : 0;
 }

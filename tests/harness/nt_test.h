@@ -12,6 +12,15 @@
  * timeout, an early exit() of any kind or a failed NT_ASSERT_* / NT_EXPECT_*
  * makes it "not ok".
  *
+ * Skips: a test that cannot run on the driver it finds ends with
+ * NT_SKIP("reason", ...) and is reported "ok N - name # SKIP reason" (TAP's
+ * skip directive).  A suite's tests may also declare the NSPA features they
+ * need (NT_SUITE_FEATURES, below): they are skipped, with the missing
+ * feature named, on a driver that does not list it in
+ * /sys/class/misc/ntsync/features (upstream ntsync has no such file).  A
+ * skip is not a failure of the binary; scripts/run-tests.sh, which always
+ * loads this project's module, counts any skip as a failure of its run.
+ *
  *	NT_ASSERT_*	on failure: print a diagnostic and end the test now
  *	NT_EXPECT_*	on failure: print a diagnostic, mark failed, continue
  *
@@ -23,18 +32,32 @@
  *	PATTERN	  run only tests whose name or <binary>.<name> matches the
  *		  fnmatch(3) pattern
  * Environment:  NT_TIMEOUT_SCALE=N multiplies every timeout by N.
- * Exit status:  0 when every selected test passed, 1 otherwise, 2 on usage
- * errors (unknown option, pattern matching nothing).
+ * Output: "TAP version 13", the plan "1..N", one result per test, then
+ * "# <binary>: P passed, F failed, S skipped".
+ * Exit status:  0 when no selected test failed (skips allowed), 1 otherwise,
+ * 2 on usage errors (unknown option, pattern matching nothing).
  */
 #ifndef NT_TEST_H
 #define NT_TEST_H
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
 
 #define NT_DEFAULT_TIMEOUT_S	20
+
+/*
+ * NSPA features every test of this file needs, space-separated, as named in
+ * /sys/class/misc/ntsync/features ("channel aggregate_wait ..."); "nspa"
+ * stands for the NSPA driver as such (the file exists), for behaviour that
+ * has no feature name (priority order, PI).  tests/Makefile sets it per
+ * suite; NULL: none (the upstream ABI).
+ */
+#ifndef NT_SUITE_FEATURES
+#define NT_SUITE_FEATURES NULL
+#endif
 
 struct nt_test {
 	const char *name;
@@ -42,6 +65,7 @@ struct nt_test {
 	unsigned int timeout_s;
 	const char *file;
 	int line;
+	const char *features;	/* NT_SUITE_FEATURES of its file */
 	struct nt_test *next;
 };
 
@@ -55,6 +79,7 @@ void nt_register(struct nt_test *test);
 		.timeout_s = (seconds),					\
 		.file = __FILE__,					\
 		.line = __LINE__,					\
+		.features = NT_SUITE_FEATURES,				\
 	};								\
 	__attribute__((constructor)) static void nt_reg_##tname(void)	\
 	{								\
@@ -94,6 +119,26 @@ void nt_fail_msg(const char *file, int line, bool fatal, const char *fmt, ...)
 
 /* End the current test as failed (from any thread). */
 noreturn void nt_abort_test(void);
+
+/*
+ * End the current test as skipped, with a reason (from any thread; a test
+ * that already failed an expectation is reported failed instead).  Only for
+ * a test that cannot run where it is: on this project's module nothing may
+ * be skipped (see above).
+ */
+noreturn void nt_skip(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+#define NT_SKIP(...) nt_skip(__VA_ARGS__)
+
+/*
+ * Why the driver cannot run a test needing @features (a NT_SUITE_FEATURES
+ * list) into @buf, or NULL when it has all of them.
+ */
+const char *nt_missing_features(const char *features, char *buf,
+				size_t size);
+
+/* Skip the current test unless the driver has every one of @features. */
+void nt_require_features(const char *features);
 
 /* Diagnostic line ("# ...") from inside a test. */
 void nt_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
