@@ -198,7 +198,7 @@ bool ntsync_q_poll_fds(struct ntsync_q *q)
 	return atomic_read(&q->signaled) != -1;
 }
 
-/* The source the wait was satisfied by: its poll events. */
+/* The poll events of the fd source the wait was satisfied by, else 0. */
 static __u32 ntsync_agg_fired_events(struct ntsync_q *q, __u32 index)
 {
 	__u32 i;
@@ -207,8 +207,8 @@ static __u32 ntsync_agg_fired_events(struct ntsync_q *q, __u32 index)
 		if (q->fds[i].index == index)
 			return (__force __u32)q->fds[i].revents;
 	}
-	/* An object or a channel: "readable". */
-	return (__force __u32)EPOLLIN;
+	/* An object or a channel: no poll events (Wine-NSPA reads 0). */
+	return 0;
 }
 
 /* Build the wait from the sources: objects first in entries[], then files. */

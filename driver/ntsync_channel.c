@@ -226,6 +226,76 @@ static bool ntsync_entry_unreplied(void *arg)
 	return unreplied;
 }
 
+/*
+ * Take the interrupted sender's @e off the channel, under its lock.
+ * Returns the sender's result: -ERESTARTSYS for a withdrawn PENDING entry,
+ * -EINTR for a DISPATCHED one abandoned on a fatal signal (never seen by
+ * user space), 0 if it was replied to meanwhile, and -EAGAIN if it is
+ * DISPATCHED and the signal is not fatal: the sender waits on.
+ */
+static int ntsync_channel_withdraw(struct ntsync_obj *ch,
+				   struct ntsync_channel_entry *e)
+{
+	lockdep_assert_held(&ch->lock);
+	switch (e->state) {
+	case NTSYNC_ENTRY_PENDING:
+		rb_erase_cached(&e->node, &ch->u.channel.pending);
+		ch->u.channel.depth--;
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_PENDING, -1);
+		return -ERESTARTSYS;
+	case NTSYNC_ENTRY_DISPATCHED:
+		if (!fatal_signal_pending(current))
+			return -EAGAIN;
+		/* Being served: its REPLY will find nothing (ENOENT). */
+		list_del(&e->link);
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_DISPATCHED, -1);
+		return -EINTR;
+	case NTSYNC_ENTRY_REPLIED:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Sleep until @e is replied to, and take it off the channel.  A signal
+ * withdraws a PENDING request, which nobody has seen, and the call restarts
+ * (-ERESTARTSYS: EINTR only for a handler without SA_RESTART).  Once a
+ * receiver has it (DISPATCHED), the request may be running: only a fatal
+ * signal abandons it (its REPLY then finds nothing, ENOENT), so that a
+ * request never runs twice and a reply is never lost.
+ */
+static int ntsync_channel_await_reply(struct ntsync_obj *ch,
+				      struct ntsync_channel_entry *e)
+{
+	enum ntsync_entry_state state;
+	int ret = 0;
+
+	for (;;) {
+		state = READ_ONCE(e->state);
+		set_current_state(state == NTSYNC_ENTRY_PENDING ?
+				  TASK_INTERRUPTIBLE : TASK_KILLABLE);
+		/* Re-read after the barrier of set_current_state(). */
+		state = READ_ONCE(e->state);
+		if (state == NTSYNC_ENTRY_REPLIED)
+			break;
+		if (fatal_signal_pending(current) ||
+		    (state == NTSYNC_ENTRY_PENDING && signal_pending(current))) {
+			__set_current_state(TASK_RUNNING);
+			/* The state is final only under the lock. */
+			raw_spin_lock(&ch->lock);
+			ret = ntsync_channel_withdraw(ch, e);
+			raw_spin_unlock(&ch->lock);
+			if (ret != -EAGAIN)
+				return ret;
+			/* Dispatched meanwhile: wait on, killably. */
+			continue;
+		}
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
 static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 {
 	struct ntsync_channel_receiver *rcv;
@@ -272,11 +342,17 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 		if (rcv) {
 			list_del(&rcv->node);
 			ntsync_channel_dispatch(ch, e, rcv->task, &rcv->msg);
-			/* Pairs with the receiver's acquire: msg is complete. */
-			smp_store_release(&rcv->served, true);
-			/* Ours until woken: the receiver may leave once served. */
+			/*
+			 * Ours until woken.  Taken before served is published:
+			 * the receiver may return as soon as it sees served
+			 * (a signal woke it), and its record, on its stack,
+			 * is gone then.  Nothing of @rcv is touched after.
+			 */
 			target = rcv->task;
 			get_task_struct(target);
+			/* Pairs with the receiver's acquire: msg is complete. */
+			smp_store_release(&rcv->served, true);
+			ntsync_debug_delay(NTSYNC_DELAY_SERVED);
 		} else {
 			e->state = NTSYNC_ENTRY_PENDING;
 			rb_add_cached(&e->node, &ch->u.channel.pending,
@@ -312,36 +388,7 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 		put_task_struct(target);
 	}
 
-	for (;;) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (READ_ONCE(e->state) == NTSYNC_ENTRY_REPLIED)
-			break;
-		if (signal_pending(current))
-			break;
-		schedule();
-	}
-	__set_current_state(TASK_RUNNING);
-
-	/* Take the entry off the channel; its state is final under the lock. */
-	raw_spin_lock(&ch->lock);
-	switch (e->state) {
-	case NTSYNC_ENTRY_PENDING:
-		rb_erase_cached(&e->node, &ch->u.channel.pending);
-		ch->u.channel.depth--;
-		ntsync_stat_add(NTSYNC_STAT_CHANNEL_PENDING, -1);
-		ret = -EINTR;
-		break;
-	case NTSYNC_ENTRY_DISPATCHED:
-		/* Being served: its REPLY will find nothing (ENOENT). */
-		list_del(&e->link);
-		ntsync_stat_add(NTSYNC_STAT_CHANNEL_DISPATCHED, -1);
-		ret = -EINTR;
-		break;
-	case NTSYNC_ENTRY_REPLIED:
-		break;
-	}
-	raw_spin_unlock(&ch->lock);
-
+	ret = ntsync_channel_await_reply(ch, e);
 	if (ret) {
 		ntsync_stat_add(NTSYNC_STAT_CHANNEL_CANCELLED, 1);
 		trace_ntsync_channel(NTSYNC_TRACE_CANCEL, e->id, e->prio,
@@ -424,6 +471,8 @@ again:
 		}
 	}
 	*msg = rcv.msg;
+	/* The record dies with this frame; debug builds make that visible. */
+	ntsync_debug_poison(&rcv, sizeof(rcv));
 
 served:
 	/* Serve the request at its sender's priority, until REPLY. */
@@ -570,9 +619,10 @@ static int ntsync_channel_deregister(struct ntsync_obj *ch, void __user *argp)
 	}
 	raw_spin_unlock(&ch->lock);
 
-	if (!reg)
-		return -ENOENT;
-	/* Freed outside the lock: no slab call under a raw spinlock. */
+	/*
+	 * Idempotent (the spec): a tid that is not registered is no error.
+	 * Freed outside the lock: no slab call under a raw spinlock.
+	 */
 	ntsync_kfree(reg);
 	return 0;
 }

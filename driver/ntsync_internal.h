@@ -278,6 +278,7 @@ enum ntsync_stat {
 	NTSYNC_STAT_PI_BOOSTS_APPLIED,	/* a task went from its base to a boost */
 	NTSYNC_STAT_PI_BOOSTS_RESTORED,	/* ... and back to its base */
 	NTSYNC_STAT_PI_BOOSTS_SKIPPED,	/* no record could be had */
+	NTSYNC_STAT_PI_RECORDS,		/* live: tasks with a boost record */
 	NTSYNC_STAT_EVENT_PI_STAGED,
 	NTSYNC_STAT_EVENT_PI_CONSUMED,
 	NTSYNC_STAT_EVENT_PI_CANCELLED,	/* reset, pulse, replaced, event freed */
@@ -321,6 +322,20 @@ enum {
 	NTSYNC_TRACE_SEND, NTSYNC_TRACE_RECV, NTSYNC_TRACE_REPLY,
 	NTSYNC_TRACE_CANCEL,
 };
+
+/* Debug-only delay points (ntsync_debug.c); no-ops in normal builds. */
+enum ntsync_delay_point {
+	NTSYNC_DELAY_SERVED,	/* SEND_PI: a parked receiver was just served */
+	NTSYNC_NR_DELAYS,
+};
+
+#ifdef NTSYNC_DEBUG
+void ntsync_debug_delay(enum ntsync_delay_point point);
+void ntsync_debug_poison(void *mem, size_t size);
+#else
+static inline void ntsync_debug_delay(enum ntsync_delay_point point) { }
+static inline void ntsync_debug_poison(void *mem, size_t size) { }
+#endif
 
 /* ntsync_cache.c */
 void ntsync_kfree(const void *mem);

@@ -54,12 +54,19 @@ MODULE_PARM_DESC(pi, "Boost mutex owners to their best waiter's priority (defaul
 
 /* Mutexes re-evaluated by one operation at most: bounds chain walks. */
 #define NTSYNC_PI_CHAIN_MAX	64
+/* Records checked for an exited task each time a record is created. */
+#define NTSYNC_PI_SWEEP		2
 
-/* The attributes a task had before any boost; restored exactly. */
+/*
+ * The attributes a task had before any boost, or set itself since: restored
+ * exactly when the boost ends.
+ */
 struct ntsync_sched_base {
 	unsigned int policy;
 	unsigned int rt_priority;
 	int nice;
+	/* A fair task's own time slice (sched_attr.sched_runtime), or 0. */
+	u64 runtime;
 	bool reset_on_fork;
 	/* task->normal_prio at save time: boosts must beat it to apply. */
 	int normal_prio;
@@ -70,6 +77,8 @@ struct ntsync_boost {
 	bool staged_cache;
 	/* In ntsync_boosts while live; under both PI locks. */
 	struct hlist_node hnode;
+	/* In ntsync_boost_ages while live, oldest first; under pi_mutex. */
+	struct list_head age_node;
 	/* In a pi_work pool or free list, or a q's discard list. */
 	struct list_head work_node;
 	/* Referenced while the record is live. */
@@ -93,6 +102,8 @@ static DEFINE_MUTEX(ntsync_pi_mutex);
 static DEFINE_RAW_SPINLOCK(ntsync_boost_lock);
 /* Live records by task; see the locking rules above. */
 static DEFINE_HASHTABLE(ntsync_boosts, 6);
+/* Live records, least recently checked first; under ntsync_pi_mutex. */
+static LIST_HEAD(ntsync_boost_ages);
 /* Blocked waits that include a mutex, by task; under ntsync_pi_mutex. */
 static DEFINE_HASHTABLE(ntsync_pi_waiters, 6);
 /* Records using each slot: lets the hot paths skip the drain check. */
@@ -179,24 +190,6 @@ void ntsync_pi_discard(struct ntsync_q *q, struct ntsync_boost *rec)
 	list_add(&rec->work_node, &q->pi_discard);
 }
 
-/* May the caller make a task run at (policy, prio)?  prio is 1..99. */
-int ntsync_pi_check_request(__u32 policy, __u32 prio)
-{
-	if (policy != SCHED_FIFO && policy != SCHED_RR)
-		return -EINVAL;
-	if (prio < 1 || prio > MAX_RT_PRIO - 1)
-		return -EINVAL;
-	/* Nothing above what the caller could set for itself. */
-	if ((current->policy == SCHED_FIFO || current->policy == SCHED_RR) &&
-	    prio <= current->rt_priority)
-		return 0;
-	if (prio <= task_rlimit(current, RLIMIT_RTPRIO))
-		return 0;
-	if (capable(CAP_SYS_NICE))
-		return 0;
-	return -EPERM;
-}
-
 static struct ntsync_boost *ntsync_boost_find(struct task_struct *task)
 {
 	struct ntsync_boost *rec;
@@ -207,6 +200,165 @@ static struct ntsync_boost *ntsync_boost_find(struct task_struct *task)
 			return rec;
 	}
 	return NULL;
+}
+
+/* @task's attributes now, in the form a base keeps them. */
+static void ntsync_sched_read(struct task_struct *task,
+			      struct ntsync_sched_base *now)
+{
+	now->policy = READ_ONCE(task->policy);
+	now->rt_priority = READ_ONCE(task->rt_priority);
+	now->nice = task_nice(task);
+	now->runtime = task->se.custom_slice ? task->se.slice : 0;
+	now->reset_on_fork = task->sched_reset_on_fork;
+	now->normal_prio = READ_ONCE(task->normal_prio);
+}
+
+/*
+ * Are @task's attributes still the ones ntsync applied to it (@rec's boost,
+ * or its base when no boost is applied)?  If not, the task (or someone on
+ * its behalf: Wine, rtkit) changed them itself, and that change stands.
+ */
+static bool ntsync_sched_is_ours(const struct ntsync_boost *rec,
+				 const struct ntsync_sched_base *now)
+{
+	const struct ntsync_sched_base *base = &rec->base;
+
+	if (now->nice != base->nice)
+		return false;
+	if (rec->applied_prio == NTSYNC_NO_BOOST)
+		return now->policy == base->policy &&
+		       now->rt_priority == base->rt_priority &&
+		       now->runtime == base->runtime;
+	return now->policy == rec->applied_policy &&
+	       now->rt_priority == MAX_RT_PRIO - 1 - rec->applied_prio;
+}
+
+/*
+ * The RT priority the caller has of its own, not borrowed from a boost:
+ * 0 if it is not real-time by itself.
+ */
+static unsigned int ntsync_own_rt_priority(void)
+{
+	struct ntsync_sched_base now;
+	struct ntsync_boost *rec;
+
+	ntsync_sched_read(current, &now);
+	raw_spin_lock(&ntsync_boost_lock);
+	rec = ntsync_boost_find(current);
+	/* Boosted by us, and not changed since: its base is its own. */
+	if (rec && rec->applied_prio != NTSYNC_NO_BOOST &&
+	    ntsync_sched_is_ours(rec, &now))
+		now = rec->base;
+	raw_spin_unlock(&ntsync_boost_lock);
+
+	if (now.policy != SCHED_FIFO && now.policy != SCHED_RR)
+		return 0;
+	return now.rt_priority;
+}
+
+/* May the caller make a task run at (policy, prio)?  prio is 1..99. */
+int ntsync_pi_check_request(__u32 policy, __u32 prio)
+{
+	if (policy != SCHED_FIFO && policy != SCHED_RR)
+		return -EINVAL;
+	if (prio < 1 || prio > MAX_RT_PRIO - 1)
+		return -EINVAL;
+	/*
+	 * Nothing above what the caller could set for itself: a priority
+	 * it runs at only because ntsync boosted it cannot be passed on.
+	 */
+	if (prio <= ntsync_own_rt_priority())
+		return 0;
+	if (prio <= task_rlimit(current, RLIMIT_RTPRIO))
+		return 0;
+	if (capable(CAP_SYS_NICE))
+		return 0;
+	return -EPERM;
+}
+
+/*
+ * If @rec's task changed its attributes itself since ntsync last set them,
+ * its change stands: it becomes the base that every boost works from and
+ * that is restored in the end, and nothing is applied until a boost beats
+ * it.  A change made between this check and the next sched_setattr is lost
+ * (that window is a few instructions; only the scheduler's own lock could
+ * close it).
+ */
+static void ntsync_boost_rebase(struct ntsync_boost *rec,
+				struct ntsync_pi_work *w)
+{
+	struct ntsync_sched_base now;
+
+	/* Our own change, decided but not applied yet: nothing to compare. */
+	if (w->self_rec == rec)
+		return;
+	ntsync_sched_read(rec->task, &now);
+	if (ntsync_sched_is_ours(rec, &now))
+		return;
+	/*
+	 * Only nice or the slice changed (setpriority()): the policy is
+	 * still ours, and so is the reset-on-fork flag that came with it.
+	 */
+	if (rec->applied_prio != NTSYNC_NO_BOOST &&
+	    now.policy == rec->applied_policy &&
+	    now.rt_priority == MAX_RT_PRIO - 1 - rec->applied_prio) {
+		rec->base.nice = now.nice;
+		return;
+	}
+	rec->base = now;
+	/* The task stands where it put itself: nothing of ours applies. */
+	rec->applied_prio = NTSYNC_NO_BOOST;
+	rec->applied_policy = 0;
+}
+
+/* Take @rec out of the tables; freed with its task reference by @w. */
+static void ntsync_boost_retire(struct ntsync_boost *rec,
+				struct ntsync_pi_work *w)
+{
+	lockdep_assert_held(&ntsync_pi_mutex);
+	raw_spin_lock(&ntsync_boost_lock);
+	hash_del(&rec->hnode);
+	raw_spin_unlock(&ntsync_boost_lock);
+	list_del(&rec->age_node);
+	ntsync_stat_add(NTSYNC_STAT_PI_RECORDS, -1);
+	list_add(&rec->work_node, &w->to_free);
+}
+
+/*
+ * Retire the records of tasks that have exited, checking the
+ * NTSYNC_PI_SWEEP least recently checked ones: called once per record
+ * created, so records of exited threads (a slot boost that no later wait
+ * of theirs ended) never pile up, and the cost per call stays constant.
+ * Only slot contributions are dropped here; a mutex keeps its owner's
+ * record until the mutex changes hands or dies.
+ */
+static void ntsync_boost_sweep(struct ntsync_pi_work *w)
+{
+	unsigned int n;
+
+	for (n = 0; n < NTSYNC_PI_SWEEP; n++) {
+		struct ntsync_boost *rec;
+		int slot;
+
+		rec = list_first_entry_or_null(&ntsync_boost_ages,
+					       struct ntsync_boost, age_node);
+		if (!rec)
+			return;
+		list_move_tail(&rec->age_node, &ntsync_boost_ages);
+		if (!(READ_ONCE(rec->task->flags) & PF_EXITING) ||
+		    !list_empty(&rec->mutexes))
+			continue;
+		for (slot = 0; slot < NTSYNC_NR_SLOTS; slot++) {
+			if (rec->slots[slot].prio == NTSYNC_NO_BOOST)
+				continue;
+			atomic_dec(&ntsync_slot_users[slot]);
+			WRITE_ONCE(rec->slots[slot].prio, NTSYNC_NO_BOOST);
+			rec->slots[slot].dev = NULL;
+		}
+		/* An exiting task is not changed any more: just let go. */
+		ntsync_boost_retire(rec, w);
+	}
 }
 
 /*
@@ -237,14 +389,12 @@ static struct ntsync_boost *ntsync_boost_get(struct task_struct *task,
 	if (!rec)
 		return NULL;
 
+	ntsync_boost_sweep(w);
+
 	/* The record's reference on the task; dropped when it is freed. */
 	get_task_struct(task);
 	rec->task = task;
-	rec->base.policy = task->policy;
-	rec->base.rt_priority = task->rt_priority;
-	rec->base.nice = task_nice(task);
-	rec->base.reset_on_fork = task->sched_reset_on_fork;
-	rec->base.normal_prio = task->normal_prio;
+	ntsync_sched_read(task, &rec->base);
 	INIT_LIST_HEAD(&rec->mutexes);
 	for (slot = 0; slot < NTSYNC_NR_SLOTS; slot++) {
 		rec->slots[slot].prio = NTSYNC_NO_BOOST;
@@ -256,6 +406,8 @@ static struct ntsync_boost *ntsync_boost_get(struct task_struct *task,
 	raw_spin_lock(&ntsync_boost_lock);
 	hash_add(ntsync_boosts, &rec->hnode, (unsigned long)task);
 	raw_spin_unlock(&ntsync_boost_lock);
+	list_add_tail(&rec->age_node, &ntsync_boost_ages);
+	ntsync_stat_add(NTSYNC_STAT_PI_RECORDS, 1);
 	return rec;
 }
 
@@ -270,15 +422,32 @@ static void ntsync_sched_apply(struct task_struct *task, __u32 policy,
 	};
 	int ret;
 
+	/*
+	 * Never a SCHED_DEADLINE task: it outranks every boost, and setting
+	 * its attributes takes cpuset_lock(), a sleeping lock, which the
+	 * caller's own change (ntsync_pi_unlock()) must not take.  A task
+	 * that made itself DEADLINE while boosted keeps that (see
+	 * ntsync_boost_update()), so this only closes a race with it.
+	 */
+	if (READ_ONCE(task->policy) == SCHED_DEADLINE)
+		return;
+
 	if (prio == NTSYNC_NO_BOOST) {
 		attr.sched_policy = base->policy;
 		attr.sched_priority = base->rt_priority;
+		attr.sched_runtime = base->runtime;
+		/* The task's own flag comes back with its base. */
+		if (base->reset_on_fork)
+			attr.sched_flags |= SCHED_FLAG_RESET_ON_FORK;
 	} else {
 		attr.sched_policy = policy;
 		attr.sched_priority = MAX_RT_PRIO - 1 - prio;
-	}
-	if (base->reset_on_fork)
+		/*
+		 * A boost is lent, not inherited: a child forked while it
+		 * lasts starts at SCHED_OTHER, never at the boost.
+		 */
 		attr.sched_flags |= SCHED_FLAG_RESET_ON_FORK;
+	}
 
 	ret = sched_setattr_nocheck(task, &attr);
 	/* A task that is exiting cannot be changed, nor needs to be. */
@@ -328,6 +497,8 @@ static bool ntsync_boost_update(struct ntsync_boost *rec,
 
 	lockdep_assert_held(&ntsync_pi_mutex);
 
+	ntsync_boost_rebase(rec, w);
+
 	list_for_each_entry(mutex, &rec->mutexes, u.mutex.pi_node)
 		best = min(best, mutex->u.mutex.pi_prio);
 	in_use = !list_empty(&rec->mutexes);
@@ -360,13 +531,8 @@ static bool ntsync_boost_update(struct ntsync_boost *rec,
 		rec->applied_policy = policy;
 	}
 
-	if (!in_use) {
-		raw_spin_lock(&ntsync_boost_lock);
-		hash_del(&rec->hnode);
-		raw_spin_unlock(&ntsync_boost_lock);
-		/* Freed with its task reference once no lock is held. */
-		list_add(&rec->work_node, &w->to_free);
-	}
+	if (!in_use)
+		ntsync_boost_retire(rec, w);
 	return changed;
 }
 
@@ -716,5 +882,6 @@ void ntsync_pi_device_release(struct ntsync_device *dev)
 void ntsync_pi_exit(void)
 {
 	WARN_ON(!hash_empty(ntsync_boosts));
+	WARN_ON(!list_empty(&ntsync_boost_ages));
 	WARN_ON(!hash_empty(ntsync_pi_waiters));
 }

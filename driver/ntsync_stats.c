@@ -62,6 +62,7 @@ NTSYNC_STAT_ATTR(wakes, NTSYNC_STAT_WAKES);
 NTSYNC_STAT_ATTR(pi_boosts_applied, NTSYNC_STAT_PI_BOOSTS_APPLIED);
 NTSYNC_STAT_ATTR(pi_boosts_restored, NTSYNC_STAT_PI_BOOSTS_RESTORED);
 NTSYNC_STAT_ATTR(pi_boosts_skipped, NTSYNC_STAT_PI_BOOSTS_SKIPPED);
+NTSYNC_STAT_ATTR(pi_records, NTSYNC_STAT_PI_RECORDS);
 NTSYNC_STAT_ATTR(event_pi_staged, NTSYNC_STAT_EVENT_PI_STAGED);
 NTSYNC_STAT_ATTR(event_pi_consumed, NTSYNC_STAT_EVENT_PI_CONSUMED);
 NTSYNC_STAT_ATTR(event_pi_cancelled, NTSYNC_STAT_EVENT_PI_CANCELLED);
@@ -82,6 +83,7 @@ static struct attribute *ntsync_stat_attrs[] = {
 	&ntsync_stat_pi_boosts_applied.attr.attr,
 	&ntsync_stat_pi_boosts_restored.attr.attr,
 	&ntsync_stat_pi_boosts_skipped.attr.attr,
+	&ntsync_stat_pi_records.attr.attr,
 	&ntsync_stat_event_pi_staged.attr.attr,
 	&ntsync_stat_event_pi_consumed.attr.attr,
 	&ntsync_stat_event_pi_cancelled.attr.attr,

@@ -331,7 +331,6 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 {
 	int fds[NTSYNC_MAX_WAIT_COUNT + 1];
 	const __u32 count = args->count;
-	bool has_mutex = false;
 	struct ntsync_q *q;
 	__u32 total_count;
 	__u32 i, j;
@@ -340,6 +339,9 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 	if (args->flags & ~NTSYNC_WAIT_REALTIME)
 		return -EINVAL;
 	if (count > NTSYNC_MAX_WAIT_COUNT)
+		return -EINVAL;
+	/* Linux 7.x: every wait names its owner; zero means "nobody". */
+	if (!args->owner)
 		return -EINVAL;
 
 	if (copy_from_user(fds, u64_to_user_ptr(args->objs),
@@ -378,14 +380,10 @@ static int ntsync_setup_wait(struct ntsync_device *dev,
 			goto err;
 		}
 		if (obj->type == NTSYNC_TYPE_MUTEX && i < count)
-			has_mutex = true;
+			q->has_mutex = true;
 	}
 
 	ret = -EINVAL;
-	/* The owner acquires mutexes; zero means "unowned" and cannot. */
-	if (has_mutex && !args->owner)
-		goto err;
-	q->has_mutex = has_mutex;
 	if (args->alert && q->entries[count].obj->type != NTSYNC_TYPE_EVENT)
 		goto err;
 	/* A wait-all takes each object once: no duplicates, alert included. */
@@ -423,7 +421,12 @@ static int ntsync_schedule(struct ntsync_q *q, __u64 timeout_ns,
 	int ret = 0;
 
 	if (timeout_ns != U64_MAX) {
-		deadline = ns_to_ktime(min_t(u64, timeout_ns, KTIME_MAX));
+		/*
+		 * As upstream: the deadline is a signed ktime, so one past
+		 * INT64_MAX is negative, long expired (a 32-bit caller whose
+		 * tv_sec * 1e9 overflowed gets ETIMEDOUT, not a hang).
+		 */
+		deadline = (ktime_t)timeout_ns;
 		deadline_ptr = &deadline;
 	}
 

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ntsync-nspa: debug-only delay points, built only against the debug kernel
+ * (KASAN; see Kbuild).
+ *
+ * Owns: one module parameter per delay point, in microseconds (0: off).  A
+ * delay point widens a race window that is too narrow to hit by chance, so
+ * that the oracles (KASAN, lockdep, refcount checks) see what happens when
+ * an unlucky scheduler stretches it.  A delay may run under a raw spinlock:
+ * it busy-waits and never sleeps.  No lock of its own.
+ */
+
+#include <linux/delay.h>
+#include <linux/moduleparam.h>
+#include <linux/poison.h>
+#include <linux/string.h>
+
+#include "ntsync_internal.h"
+
+static unsigned int ntsync_delay_us[NTSYNC_NR_DELAYS];
+
+/*
+ * CHANNEL_SEND_PI, right after it marks a parked receiver served (under the
+ * channel's lock): the receiver, woken by a signal, may return meanwhile.
+ */
+module_param_named(debug_delay_served_us, ntsync_delay_us[NTSYNC_DELAY_SERVED],
+		   uint, 0644);
+MODULE_PARM_DESC(debug_delay_served_us,
+		 "Debug: busy-wait this long after serving a parked receiver");
+
+void ntsync_debug_delay(enum ntsync_delay_point point)
+{
+	unsigned int us = READ_ONCE(ntsync_delay_us[point]);
+
+	while (us) {
+		unsigned int step = min(us, 1000U);
+
+		udelay(step);
+		us -= step;
+	}
+}
+
+/* Scribble over a record that is dead now, so a late user reads garbage. */
+void ntsync_debug_poison(void *mem, size_t size)
+{
+	memset(mem, POISON_FREE, size);
+	barrier_data(mem);
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A parked receiver woken by a signal at the moment a sender serves it.
+ *
+ * The sender hands a request to a parked receiver by filling in the
+ * receiver's record (on the receiver's kernel stack) and marking it served;
+ * a receiver that a signal wakes then returns at once, without the
+ * channel's lock, and its record is gone.  The sender must not touch the
+ * record after marking it served.
+ *
+ * On the debug kernel the module has a delay point right after "served" is
+ * published (parameter debug_delay_served_us) and scribbles over the
+ * receiver's record once the receiver has left: with the delay set, a
+ * signal reaches the receiver inside the window in nearly every round, and
+ * a sender that still read the record would dereference poison (an oops
+ * that fails the VM run).  Elsewhere the parameter does not exist and the
+ * test runs the same rounds with the natural, narrow window.
+ *
+ * Asserted (state only): every request is received exactly once, its
+ * REPLY succeeds and its sender gets 0; the channel is empty afterwards.
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "nt_chan.h"
+#include "ntsync.h"
+
+#define ROUNDS		40
+#define DELAY_PARAM	"/sys/module/ntsync/parameters/debug_delay_served_us"
+/* Long enough for several signals to land inside the window. */
+#define DELAY_US	"20000"
+
+struct race {
+	int ch;
+	atomic_bool stop;
+	atomic_uint received;
+	unsigned int seen[ROUNDS];
+	struct nt_thread receiver, kicker;
+};
+
+/* Set the delay point if this module has it; false if it does not. */
+static bool set_delay(const char *us)
+{
+	FILE *f = fopen(DELAY_PARAM, "w");
+
+	if (!f)
+		return false;
+	NT_ASSERT_GT(fputs(us, f), -1);
+	NT_ASSERT_EQ(fclose(f), 0);
+	return true;
+}
+
+/* Receive until every round was served; signals end single receives. */
+static void *receiver_fn(void *arg)
+{
+	struct race *r = arg;
+
+	while (atomic_load(&r->received) < ROUNDS) {
+		struct ntsync_channel_recv2_args msg;
+		int ret = nt_chan_recv(r->ch, NT_RECV2, &msg);
+
+		if (ret == -EINTR)
+			continue;
+		NT_ASSERT_OK(ret);
+		NT_ASSERT_LT(msg.payload_off, (uint64_t)ROUNDS);
+		r->seen[msg.payload_off]++;
+		atomic_fetch_add(&r->received, 1);
+		NT_ASSERT_OK(ntsync_channel_reply(r->ch, msg.entry_id));
+	}
+	return NULL;
+}
+
+/* Keep interrupting the receiver's sleeps. */
+static void *kicker_fn(void *arg)
+{
+	struct race *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		pthread_kill(r->receiver.handle, SIGUSR1);
+		nt_sleep_us(500);
+	}
+	return NULL;
+}
+
+NT_TEST_TIMEOUT(signal_while_served, 120)
+{
+	struct ntsync_channel_recv2_args msg;
+	struct race r = { 0 };
+	bool delayed;
+	unsigned int i;
+	int dev;
+
+	/* Without SA_RESTART: the receiver's RECV2 really returns. */
+	nt_sig_install(SIGUSR1, false);
+	dev = nt_dev();
+	r.ch = nt_channel(dev, 4);
+	delayed = set_delay(DELAY_US);
+	nt_diag("delay point %s", delayed ? "set to " DELAY_US " us" :
+		"not in this module (not a debug build)");
+
+	nt_thread_start(&r.receiver, receiver_fn, &r);
+	nt_thread_start(&r.kicker, kicker_fn, &r);
+	for (i = 0; i < ROUNDS; i++) {
+		/* Mostly parked: the sender then serves it directly. */
+		nt_wait_blocked(r.receiver.tid);
+		NT_ASSERT_OK(ntsync_channel_send(r.ch, 0, 0, i,
+						 NT_REPLY_OFF(i)));
+	}
+	atomic_store(&r.stop, true);
+	nt_thread_join(&r.kicker);
+	nt_thread_join(&r.receiver);
+	if (delayed)
+		NT_ASSERT_EQ(set_delay("0"), true);
+
+	for (i = 0; i < ROUNDS; i++)
+		NT_EXPECT_EQ(r.seen[i], 1u);
+	NT_ASSERT_ERRNO(nt_chan_recv(r.ch, NT_TRY_RECV2, &msg), EAGAIN);
+	close(r.ch);
+	close(dev);
+}
