@@ -5,6 +5,8 @@
 #   make demo       install what is missing, build, boot the RT kernel in
 #                   QEMU, load the module and run the demo
 #   make check      install what is missing, build, run the whole test suite
+#                   (scripts/run-tests.sh; CHECK_ARGS="--only rt" for one
+#                   part)
 #   make bench      install what is missing, build, run the benchmark suite
 #                   in QEMU (scripts/run-bench.sh; BENCH_ARGS=--quick for a
 #                   short run) and plot it into $(BUILD)/bench
@@ -39,7 +41,7 @@ demo: deps
 
 check: deps
 	$(MAKE) all
-	scripts/run-tests.sh
+	scripts/run-tests.sh $(CHECK_ARGS)
 
 # Not part of "all": the benchmark is built and run only here.
 bench: deps

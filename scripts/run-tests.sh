@@ -9,11 +9,29 @@
 # Every VM run also checks that the module loads, that dmesg shows no splat
 # and that rmmod succeeds; each of those counts as a test case.
 #
-# Prints one "ok"/"not ok" line per case and ends with "N passed, M failed".
+# Prints one "ok"/"not ok" line per case (skips as "ok - NAME # SKIP why")
+# and ends with "N passed, M failed, K skipped", always the last line.
 # Exit status 0 only if nothing failed.
 #
-#   scripts/run-tests.sh [--no-debug] [--only rt|generic|debug]
+# The count is honest:
+#   - a sub-script or test program that exits non-zero without reporting a
+#     failing case, or reports no result at all, is a failed case, shown
+#     with the end of its output;
+#   - a program's plan ("1..N", TAP) must match the results it printed:
+#     missing results are failed cases;
+#   - every run here is against this project's own module, on a machine
+#     set up by "make deps", so nothing may be skipped: any skip (a test
+#     that found no NSPA extension, a sub-script's "# SKIP" check) is
+#     counted, and makes the run fail through one more failed case.
+#
+#   scripts/run-tests.sh [--no-debug] [--only PART]
+#
+# PART is one of lint, install, vm-selftest, bench (host parts), rt,
+# generic, debug (VM suites); --only runs that part alone.
 set -uo pipefail
+# The last command of a pipeline runs in this shell: the counting loops at
+# the end of "producer | tee | tally" keep their counts.
+shopt -s lastpipe
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTSYNC_BUILD_DIR:-$top/build}
@@ -21,54 +39,149 @@ export NTSYNC_BUILD_DIR=$build
 logs=$build/test-logs
 run_debug=1
 only=
+parts="lint install vm-selftest bench rt generic debug"
+
+usage() {
+	echo "usage: run-tests.sh [--no-debug] [--only ${parts// /|}]" >&2
+	[ -z "${1:-}" ] || echo "run-tests.sh: $1" >&2
+	exit 2
+}
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-debug) run_debug=0 ;;
-	--only) only=$2; shift ;;
-	*) echo "usage: run-tests.sh [--no-debug] [--only rt|generic|debug]" >&2; exit 2 ;;
+	--only)
+		[ $# -ge 2 ] || usage "--only needs a part name"
+		only=$2
+		shift ;;
+	*) usage "unknown option '$1'" ;;
 	esac
 	shift
 done
+# An unknown part would run nothing and report "0 passed, 0 failed".
+if [ -n "$only" ] && [[ " $parts " != *" $only "* ]]; then
+	usage "unknown part '$only' for --only (one of: $parts)"
+fi
+if [ "$only" = debug ] && [ "$run_debug" = 0 ]; then
+	usage "--only debug with --no-debug runs nothing"
+fi
 
 passed=0
 failed=0
+skipped=0
 start=$(date +%s)
 mkdir -p "$logs"
 
 pass() { passed=$((passed + 1)); echo "ok - $1"; }
 fail() { failed=$((failed + 1)); echo "not ok - $1"; }
+skip() { skipped=$((skipped + 1)); echo "ok - $1 # SKIP $2"; }
+summary() { echo "$passed passed, $failed failed, $skipped skipped"; }
+
+# Count the TAP output of one program or sub-script, read from stdin:
+# "ok ..." passes, "not ok ..." fails, "ok ... # SKIP why" (TAP's skip
+# directive) and a comment "# SKIP why" (how the shell sub-scripts report a
+# check they did not run) are skips; "Bail out!" is a failure; a plan
+# "1..N" (first or last) is remembered; other lines are shown, as comments,
+# when @echo is 1.  Sets tap_results, tap_failed and tap_plan ("" if none).
+#   tally PREFIX ECHO <output
+tally() {
+	local prefix=$1 echo=$2 line name
+
+	tap_results=0
+	tap_failed=0
+	tap_plan=
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case "$line" in
+		"not ok "*)
+			tap_results=$((tap_results + 1))
+			tap_failed=$((tap_failed + 1))
+			fail "$prefix${line#* - }" ;;
+		"ok "*)
+			tap_results=$((tap_results + 1))
+			name=${line#* - }
+			shopt -s nocasematch
+			if [[ $name =~ ^(.*[^[:space:]])[[:space:]]*\#[[:space:]]*skip[^[:space:]]*[[:space:]]*(.*)$ ]]; then
+				shopt -u nocasematch
+				skip "$prefix${BASH_REMATCH[1]}" "${BASH_REMATCH[2]:-(no reason given)}"
+			else
+				shopt -u nocasematch
+				pass "$prefix$name"
+			fi ;;
+		"# SKIP "*)
+			skip "$prefix${line#\# SKIP }" "reported by the script" ;;
+		"Bail out!"*)
+			tap_failed=$((tap_failed + 1))
+			fail "$prefix$line" ;;
+		1..[0-9]*)
+			tap_plan=${line#1..}
+			tap_plan=${tap_plan%%[!0-9]*} ;;
+		"#"*) [ "$echo" = 0 ] || echo "$line" ;;
+		"" | "TAP version"*) ;;
+		*) [ "$echo" = 0 ] || echo "#   $line" ;;
+		esac
+	done
+}
+
+# After tally: the plan, if there was one, must match the results (a
+# missing result is a failed case).
+#   check_plan LABEL
+check_plan() {
+	if [ -n "$tap_plan" ] && [ "$tap_plan" -ne "$tap_results" ]; then
+		tap_failed=$((tap_failed + 1))
+		fail "$1: plan 1..$tap_plan, $tap_results results"
+		return 1
+	fi
+	return 0
+}
+
+# Run a host sub-script that prints TAP-style lines (lint, install check,
+# VM self-test, bench JSON check), count its lines and judge its exit
+# status: non-zero without a failing case, or no result at all, is a
+# failed case too, and the end of its output (its error) is shown.
+#   run_part LABEL PREFIX COMMAND...
+run_part() {
+	local label=$1 prefix=$2 rc out bad=0
+	shift 2
+	out=$logs/$label.out
+
+	"$@" 2>&1 | tee "$out" | tally "$prefix" 1
+	rc=${PIPESTATUS[0]}
+	check_plan "$label" || bad=1
+	if [ "$tap_results" -eq 0 ]; then
+		fail "$label: no result reported (exit status $rc)"
+		bad=1
+	elif [ "$rc" != 0 ] && [ "$tap_failed" -eq 0 ]; then
+		fail "$label: exit status $rc without a failing case"
+		bad=1
+	fi
+	if [ "$bad" = 1 ]; then
+		echo "# --- end of the output of $label ($out) ---"
+		tail -20 "$out" | sed 's/^/#   /'
+	fi
+}
 
 # Count the TAP lines of one program's section of a VM log.
 #   count_program LABEL NAME RC LOG
 count_program() {
-	local label=$1 name=$2 rc=$3 log=$4 out
-	local before_failed=$failed cases=0
+	local label=$1 name=$2 rc=$3 log=$4 out plan_ok=1
 
 	out=$("$top/vm/ntsync-vm" --extract "$name" "$log" 2>/dev/null)
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*)
-			cases=$((cases + 1))
-			pass "$label: ${line#* - }" ;;
-		"not ok "*)
-			cases=$((cases + 1))
-			fail "$label: ${line#* - }" ;;
-		esac
-	done <<<"$out"
+	tally "$label: " 0 <<<"$out"
+	check_plan "$label: $name" || plan_ok=0
 
 	# A program that is not TAP (the demo) is one case, judged by rc.
-	if [ "$cases" -eq 0 ]; then
+	if [ "$tap_results" -eq 0 ] && [ -z "$tap_plan" ]; then
 		if [ "$rc" = 0 ]; then
 			pass "$label: $name"
 		else
 			fail "$label: $name (exit status $rc)"
 		fi
-	elif [ "$rc" != 0 ] && [ "$failed" -eq "$before_failed" ]; then
+	elif [ "$rc" != 0 ] && [ "$tap_failed" -eq 0 ]; then
 		# It died without reporting a failing case: count that too.
 		fail "$label: $name (exit status $rc without a failing case)"
 	fi
-	if [ "$rc" != 0 ]; then
+	if [ "$rc" != 0 ] || [ "$plan_ok" = 0 ]; then
 		echo "# --- output of $name ($label) ---"
 		sed 's/^/#   /' <<<"$out" | tail -60
 	fi
@@ -125,26 +238,20 @@ vm_suite() {
 }
 
 # KUnit results (KTAP subtests) that the module printed when it loaded,
-# from the kernel log section of a VM run.  No result at all is a failure:
-# the debug kernel has CONFIG_KUNIT, so the suite must have run.
+# from the kernel log section of a VM run: their results (a "# SKIP" is a
+# skip) and their plan, through tally.  No result at all is a failure: the
+# debug kernel has CONFIG_KUNIT, so the suite must have run.
 #   count_kunit LABEL LOG
 count_kunit() {
-	local label=$1 log=$2 cases=0 line
+	local label=$1 log=$2
 
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*)
-			cases=$((cases + 1))
-			line=${line#ok }
-			pass "$label: kunit.${line#* }" ;;
-		"not ok "*)
-			cases=$((cases + 1))
-			line=${line#not ok }
-			fail "$label: kunit.${line#* }" ;;
-		esac
-	done < <(awk '/@@NTSYNC dmesg-begin/,/@@NTSYNC dmesg-end/' "$log" |
-		tr -d '\r' | sed -n 's/^\[ *[0-9.]*\]     \(\(not \)\{0,1\}ok [0-9]* .*\)$/\1/p')
-	if [ "$cases" -eq 0 ]; then
+	# "[ t]     ok 3 name" -> "ok 3 - kunit.name"; "[ t]     1..N" kept.
+	awk '/@@NTSYNC dmesg-begin/,/@@NTSYNC dmesg-end/' "$log" | tr -d '\r' |
+		sed -n -e 's/^\[ *[0-9.]*\]     \(\(not \)\{0,1\}ok [0-9]*\) \(.*\)$/\1 - kunit.\3/p' \
+			-e 's/^\[ *[0-9.]*\]     \(1\.\.[0-9]*\)$/\1/p' |
+		tally "$label: " 0
+	check_plan "$label: kunit"
+	if [ "$tap_results" -eq 0 ]; then
 		fail "$label: kunit suite ran"
 		awk '/@@NTSYNC dmesg-begin/,/@@NTSYNC dmesg-end/' "$log" |
 			grep -a -i -E 'kunit|ktap|ntsync' | sed 's/^/#   /' | head -20
@@ -208,46 +315,34 @@ counters_check=$top/tests/observe/counters_balance.sh
 
 if [ ${#progs64[@]} -eq 0 ] || [ ${#progs32[@]} -eq 0 ]; then
 	fail "suite: test programs built"
-	echo "$passed passed, $failed failed"
+	summary
 	exit 1
 fi
 
 want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
-if [ -z "$only" ]; then
+if want lint; then
 	echo "# lint"
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) pass "${line#* - }" ;;
-		"not ok "*) fail "${line#* - }" ;;
-		*) echo "$line" ;;
-		esac
-	done < <("$top/scripts/lint-driver.sh" 2>&1)
-
-	echo "# install, uninstall, pkg-config, dkms build (host, scratch trees)"
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) pass "install: ${line#* - }" ;;
-		"not ok "*) fail "install: ${line#* - }" ;;
-		"#"*) echo "$line" ;;
-		esac
-	done < <("$top/tests/install/check-install.sh" 2>&1)
-
-	echo "# vm harness self-test"
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) pass "vm-selftest: ${line#* - }" ;;
-		"not ok "*) fail "vm-selftest: ${line#* - }" ;;
-		"#"*) echo "$line" ;;
-		esac
-	done < <("$top/vm/selftest/run.sh" 2>&1)
+	run_part lint "" "$top/scripts/lint-driver.sh"
 fi
 
-if [ -z "$only" ]; then
+if want install; then
+	echo "# install, uninstall, pkg-config, dkms build (host, scratch trees)"
+	run_part install "install: " "$top/tests/install/check-install.sh"
+fi
+
+if want vm-selftest; then
+	echo "# vm harness self-test"
+	run_part vm-selftest "vm-selftest: " "$top/vm/selftest/run.sh"
+fi
+
+if want bench; then
 	# Figures are not judged here (the targets are findings, not test
 	# cases); what is judged: the run ends cleanly in the VM, its JSON
-	# parses and has a figure or an explicit "unsupported" for every
-	# series, and the plots were drawn.
+	# parses and has a figure for every series, and the plots were drawn.
+	# The VM has this project's module, so an "unsupported" series (which
+	# the benchmark reports on a driver without the NSPA extensions) is a
+	# failure here.
 	echo "# benchmarks, --quick"
 	if "$top/scripts/run-bench.sh" --quick >"$logs/bench.out" 2>&1; then
 		pass "bench: quick run in the VM"
@@ -255,13 +350,8 @@ if [ -z "$only" ]; then
 		fail "bench: quick run in the VM"
 		tail -20 "$logs/bench.out" | sed 's/^/#   /'
 	fi
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) pass "${line#* - }" ;;
-		"not ok "*) fail "${line#* - }" ;;
-		"#"*) echo "$line" ;;
-		esac
-	done < <(python3 "$top/bench/check-json.py" "$build/bench/bench.json" 2>&1)
+	run_part bench-json "" python3 "$top/bench/check-json.py" \
+		"$build/bench/bench.json"
 	for plot in inversion-cdf channel-rtt-cdf philosophers-cdf growth-wait \
 		growth-wake; do
 		if [ -s "$build/bench/$plot.svg" ]; then
@@ -306,6 +396,14 @@ if want debug && [ "$run_debug" = 1 ]; then
 	fi
 fi
 
+# Every part above runs against this project's module on a machine that
+# "make deps" set up: a skipped case is a case that did not run.
+if [ "$skipped" -gt 0 ]; then
+	fail "suite: nothing skipped ($skipped skipped; every run here has the project's own module)"
+fi
+if [ $((passed + failed)) -eq 0 ]; then
+	fail "suite: some case ran"
+fi
 echo "# total time $(( $(date +%s) - start )) s"
-echo "$passed passed, $failed failed"
+summary
 [ "$failed" -eq 0 ]
