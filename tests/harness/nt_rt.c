@@ -47,16 +47,32 @@ int nt_sched_get_raw(pid_t tid, struct nt_sched *out)
 
 int nt_sched_set_raw(pid_t tid, struct nt_sched s)
 {
+	return nt_sched_set_flags_raw(tid, s, 0);
+}
+
+int nt_sched_set_flags_raw(pid_t tid, struct nt_sched s, uint64_t flags)
+{
 	struct nt_sched_attr attr;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.size = sizeof(attr);
 	attr.sched_policy = s.policy;
+	attr.sched_flags = flags;
 	attr.sched_priority = s.prio;
 	attr.sched_nice = s.nice == NT_NICE_ANY ? 0 : s.nice;
 	if (syscall(SYS_sched_setattr, tid, &attr, 0) < 0)
 		return -errno;
 	return 0;
+}
+
+uint64_t nt_sched_flags(pid_t tid)
+{
+	struct nt_sched_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	if (syscall(SYS_sched_getattr, tid, &attr, sizeof(attr), 0) < 0)
+		NT_FAIL("sched_getattr(%d): %s", (int)tid, strerror(errno));
+	return attr.sched_flags;
 }
 
 struct nt_sched nt_sched_get(pid_t tid)

@@ -72,6 +72,19 @@ void nt_check_sched(const char *file, int line, bool fatal, pid_t tid,
 void nt_check_sched_val(const char *file, int line, bool fatal,
 			struct nt_sched got, struct nt_sched want);
 
+/* ---- sched_flags ----------------------------------------------------- */
+
+/* SCHED_FLAG_RESET_ON_FORK of <linux/sched.h>, which clashes with glibc's
+ * <sched.h>. */
+#define NT_SCHED_RESET_ON_FORK	0x01ull
+
+/* sched_flags of thread @tid as sched_getattr reports them (ends the test
+ * on failure). */
+uint64_t nt_sched_flags(pid_t tid);
+/* sched_setattr(@tid) with attributes @s and sched_flags @flags; 0 or a
+ * negative errno. */
+int nt_sched_set_flags_raw(pid_t tid, struct nt_sched s, uint64_t flags);
+
 /* ---- EVENT_SET_PI ---------------------------------------------------- */
 
 /* The raw ioctl with every field under control; 0 or a negative errno. */
