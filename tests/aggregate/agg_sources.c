@@ -3,18 +3,20 @@
  * AGGREGATE_WAIT, one source kind at a time: each kind fires with the
  * right fired_index and fired_events, already at the call or while the
  * caller sleeps, among sources that do not fire (and at the first and the
- * last of 64 positions):
- *   semaphore (decremented), mutex (acquired for the owner), auto-reset
- *   event (reset), manual event (stays set), channel (fires while a request
- *   is pending, consumes nothing: TRY_RECV2 then gets it) -- fired_events
- *   POLLIN for all of them;
- *   eventfd, pipe and socket readers (POLLIN), a full pipe's writer
- *   (POLLOUT), a pipe reader whose writer is gone (POLLHUP, fires whatever
- *   the mask), a pipe writer whose reader is gone (POLLERR, with an empty
- *   mask) -- never read or written by the kernel.
+ * last of 64 positions); the raw ioctl is used with both outputs poisoned,
+ * so each value checked is one the kernel wrote:
+ *   NTSYNC_AGG_OBJECT sources: semaphore (decremented), mutex (acquired for
+ *   the owner), auto-reset event (reset), manual event (stays set), channel
+ *   (fires while a request is pending, consumes nothing: TRY_RECV2 then gets
+ *   it) -- fired_events exactly 0 for all of them (Wine-NSPA reads it so);
+ *   NTSYNC_AGG_FD sources, fired_events the poll mask (revents): eventfd,
+ *   pipe and socket readers (POLLIN), a full pipe's writer (POLLOUT), a
+ *   pipe reader whose writer is gone (POLLHUP, fires whatever the mask), a
+ *   pipe writer whose reader is gone (POLLERR, with an empty mask) -- never
+ *   read or written by the kernel.
  * Plus: events outside the mask do not fire; an abandoned mutex gives
- * EOWNERDEAD with fired_index set; with several sources ready exactly one
- * is consumed, the one named.
+ * EOWNERDEAD with fired_index set and fired_events 0; with several sources
+ * ready exactly one is consumed, the one named.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -122,9 +124,14 @@ static struct ntsync_aggregate_source to_src(const struct source *s)
 	}
 }
 
+/* fired_events when @kind fires: 0 for an object or channel, the poll
+ * events for a file descriptor. */
 static uint32_t fired_events_of(enum kind kind)
 {
 	switch (kind) {
+	case K_SEM: case K_MUTEX: case K_AUTO_EVENT: case K_MANUAL_EVENT:
+	case K_CHANNEL:
+		return 0;
 	case K_PIPE_OUT: return POLLOUT;
 	case K_PIPE_HUP: return POLLHUP;
 	case K_PIPE_ERR: return POLLERR;
@@ -266,11 +273,20 @@ static void check_result(const struct source *s, int ret, uint32_t index,
 			fired_events_of(s->kind));
 }
 
+/* The raw wait of @n sources for OWNER until @timeout, outputs poisoned. */
+static void raw_args(struct ntsync_aggregate_wait_args *args,
+		     const struct ntsync_aggregate_source *src, unsigned int n,
+		     uint64_t timeout)
+{
+	nt_agg_args_init(args, src, n, OWNER, 0);
+	args->timeout = timeout;
+}
+
 /* Ready before the call: the wait returns at once. */
 static void immediate(enum kind kind, unsigned int n, unsigned int pos)
 {
 	struct ntsync_aggregate_source src[NTSYNC_AGG_MAX];
-	uint32_t index = NT_POISON, events = NT_POISON;
+	struct ntsync_aggregate_wait_args args;
 	struct fillers f;
 	struct source s;
 	int dev = nt_dev();
@@ -280,20 +296,33 @@ static void immediate(enum kind kind, unsigned int n, unsigned int pos)
 	prepare(&s, dev, kind);
 	build(src, n, pos, &s, &f);
 	/* Not ready yet: times out. */
-	ret = ntsync_aggregate_wait(dev, src, n, OWNER, NT_NOW_DEADLINE, 0,
-				    &index, &events);
+	raw_args(&args, src, n, NT_NOW_DEADLINE);
+	ret = nt_agg_raw(dev, &args);
 	if (ret != -ETIMEDOUT)
 		NT_FAIL("%s fired (%d, index %u) before it was ready",
-			kind_names[kind], ret, index);
-	NT_ASSERT_EQ(index, NTSYNC_AGG_TIMEOUT);
+			kind_names[kind], ret, args.fired_index);
+	NT_ASSERT_EQ(args.fired_index, NTSYNC_AGG_TIMEOUT);
 	fire(&s);
-	index = events = NT_POISON;
-	ret = ntsync_aggregate_wait(dev, src, n, OWNER, NT_NOW_DEADLINE, 0,
-				    &index, &events);
-	check_result(&s, ret, index, events, pos);
+	raw_args(&args, src, n, NT_NOW_DEADLINE);
+	ret = nt_agg_raw(dev, &args);
+	check_result(&s, ret, args.fired_index, args.fired_events, pos);
 	check_and_close(&s);
 	fillers_check_and_close(&f);
 	close(dev);
+}
+
+/* A raw wait performed by an actor. */
+struct raw_wait {
+	int dev;
+	struct ntsync_aggregate_wait_args args;
+};
+
+static int do_raw_wait(struct nt_actor *a, void *arg)
+{
+	struct raw_wait *rw = arg;
+
+	(void)a;
+	return nt_agg_raw(rw->dev, &rw->args);
 }
 
 /* Ready while a thread sleeps in the wait. */
@@ -301,6 +330,7 @@ static void blocking(enum kind kind, unsigned int n, unsigned int pos)
 {
 	struct ntsync_aggregate_source src[NTSYNC_AGG_MAX];
 	struct nt_chan_actor w;
+	struct raw_wait rw;
 	struct fillers f;
 	struct source s;
 	int dev = nt_dev();
@@ -308,11 +338,15 @@ static void blocking(enum kind kind, unsigned int n, unsigned int pos)
 	fillers_init(&f, dev);
 	prepare(&s, dev, kind);
 	build(src, n, pos, &s, &f);
+	rw.dev = dev;
+	raw_args(&rw.args, src, n, NTSYNC_TIMEOUT_INFINITE);
 	nt_ca_start(&w, -1, NT_OTHER(0));
-	nt_ca_agg_start(&w, dev, src, n, OWNER, NTSYNC_TIMEOUT_INFINITE);
+	nt_actor_post(&w.a, do_raw_wait, &rw);
+	nt_actor_wait_blocked(&w.a);
 	fire(&s);
 	nt_ca_finish(&w);
-	check_result(&s, w.a.ret, w.fired_index, w.fired_events, pos);
+	check_result(&s, w.a.ret, rw.args.fired_index, rw.args.fired_events,
+		     pos);
 	nt_ca_stop(&w);
 	check_and_close(&s);
 	fillers_check_and_close(&f);
@@ -378,7 +412,7 @@ NT_TEST(events_outside_mask)
 	nt_set(event);
 	NT_ASSERT_EQ(nt_ca_finish(&w), 0);
 	NT_EXPECT_EQ(w.fired_index, 2u);
-	NT_EXPECT_EQ(w.fired_events, (uint32_t)POLLIN);
+	NT_EXPECT_EQ(w.fired_events, 0u);	/* an object */
 	NT_EXPECT_EQ(nt_eventfd_take(efd), 2u);
 	nt_ca_stop(&w);
 	close(p[0]);
@@ -424,8 +458,8 @@ NT_TEST(fired_events_are_masked)
 NT_TEST(abandoned_mutex)
 {
 	struct ntsync_aggregate_source src[2];
+	struct ntsync_aggregate_wait_args args;
 	struct nt_chan_actor w;
-	uint32_t index = NT_POISON, events = NT_POISON;
 	int dev = nt_dev();
 	int event = nt_event(dev, 0, 0);
 	int mutex = nt_mutex(dev, OTHER_OWNER, 2);
@@ -434,11 +468,10 @@ NT_TEST(abandoned_mutex)
 	src[1] = nt_src_obj(mutex);
 	/* Abandoned before the call. */
 	NT_ASSERT_OK(ntsync_mutex_kill(mutex, OTHER_OWNER));
-	NT_EXPECT_ERRNO(ntsync_aggregate_wait(dev, src, 2, OWNER,
-					      NT_NOW_DEADLINE, 0, &index,
-					      &events), EOWNERDEAD);
-	NT_EXPECT_EQ(index, 1u);
-	NT_EXPECT_EQ(events, (uint32_t)POLLIN);
+	raw_args(&args, src, 2, NT_NOW_DEADLINE);
+	NT_EXPECT_ERRNO(nt_agg_raw(dev, &args), EOWNERDEAD);
+	NT_EXPECT_EQ(args.fired_index, 1u);
+	NT_EXPECT_EQ(args.fired_events, 0u);
 	NT_CHECK_MUTEX(mutex, OWNER, 1);
 
 	/* Abandoned while a thread waits. */
@@ -447,7 +480,7 @@ NT_TEST(abandoned_mutex)
 	NT_ASSERT_OK(ntsync_mutex_kill(mutex, OWNER));
 	NT_EXPECT_ERRNO(nt_ca_finish(&w), EOWNERDEAD);
 	NT_EXPECT_EQ(w.fired_index, 1u);
-	NT_EXPECT_EQ(w.fired_events, (uint32_t)POLLIN);
+	NT_EXPECT_EQ(w.fired_events, 0u);
 	NT_CHECK_MUTEX(mutex, OTHER_OWNER, 1);
 	nt_ca_stop(&w);
 	close(event);
@@ -520,6 +553,7 @@ NT_TEST(duplicate_sources)
 	NT_ASSERT_OK(ntsync_aggregate_wait(dev, src, 3, 0, NT_NOW_DEADLINE, 0,
 					   &index, &events));
 	NT_EXPECT_TRUE(index == 0 || index == 2);
+	NT_EXPECT_EQ(events, 0u);
 	NT_CHECK_SEM(sem, 0, 2);
 	src[0] = nt_src_fd(efd, POLLIN);
 	nt_eventfd_add(efd, 1);

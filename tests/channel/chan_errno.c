@@ -11,8 +11,10 @@
  *     losing the request; RECV writes only its 32-byte structure;
  *     TRY_RECV2 on an empty channel: EAGAIN, buffer untouched.
  *   REPLY: ENOENT for unknown and already replied ids; EFAULT.
- *   REGISTER_THREAD: EINVAL for tid 0 or a non-zero __pad; EFAULT.
- *   DEREGISTER_THREAD: EINVAL for tid 0, ENOENT if not registered; EFAULT.
+ *   REGISTER_THREAD: EINVAL for tid 0 or a non-zero __pad; EFAULT; a
+ *     refused registration registers nothing.
+ *   DEREGISTER_THREAD: EINVAL for tid 0; EFAULT; a tid that is not
+ *     registered is no error (0, idempotent) and changes nothing.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -396,22 +398,32 @@ static int register_raw(int ch, uint32_t tid, uint32_t pad, uint64_t token)
 
 NT_TEST(register_errors)
 {
+	struct nt_chan_actor s;
+	uint32_t tid;
+	uint64_t regs;
 	int dev = nt_dev();
 	int ch = nt_channel(dev, 2);
 
+	nt_ca_start(&s, ch, NT_OTHER(0));
+	tid = (uint32_t)nt_ca_tid(&s);
+	regs = nt_stat("channel_registrations");
 	NT_EXPECT_ERRNO(register_raw(ch, 0, 0, 1), EINVAL);
 	NT_EXPECT_ERRNO(ntsync_channel_register_thread(ch, 0, 1), EINVAL);
-	NT_EXPECT_ERRNO(register_raw(ch, 77, 1, 1), EINVAL);
-	NT_EXPECT_ERRNO(register_raw(ch, 77, 0x80000000u, 1), EINVAL);
-	/* The refused registration did not happen. */
-	NT_EXPECT_ERRNO(ntsync_channel_deregister_thread(ch, 77), ENOENT);
+	NT_EXPECT_ERRNO(register_raw(ch, tid, 1, 1), EINVAL);
+	NT_EXPECT_ERRNO(register_raw(ch, tid, 0x80000000u, 1), EINVAL);
 	NT_EXPECT_ERRNO(nt_ioctl(ch, NTSYNC_IOC_CHANNEL_REGISTER_THREAD,
 				 nt_bad_ptr()), EFAULT);
 	NT_EXPECT_ERRNO(nt_ioctl(ch, NTSYNC_IOC_CHANNEL_REGISTER_THREAD,
 				 nt_edge_ptr(8)), EFAULT);
+	/* The refused registrations did not happen. */
+	NT_EXPECT_EQ(nt_stat("channel_registrations"), regs);
+	NT_EXPECT_EQ(nt_ca_token_of_next(&s, NT_RECV2, 0x4e6), 0u);
 	/* Any non-zero tid is accepted, also one no thread has. */
 	NT_EXPECT_OK(ntsync_channel_register_thread(ch, 0xffffffffu, 0));
+	NT_EXPECT_EQ(nt_stat("channel_registrations"), regs + 1);
 	NT_EXPECT_OK(ntsync_channel_deregister_thread(ch, 0xffffffffu));
+	NT_EXPECT_EQ(nt_stat("channel_registrations"), regs);
+	nt_ca_stop(&s);
 	close(ch);
 	close(dev);
 }
@@ -425,10 +437,14 @@ NT_TEST(deregister_errors)
 	NT_EXPECT_ERRNO(ntsync_channel_deregister_thread(ch, 0), EINVAL);
 	NT_EXPECT_ERRNO(nt_ioctl(ch, NTSYNC_IOC_CHANNEL_DEREGISTER_THREAD,
 				 &tid), EINVAL);
-	NT_EXPECT_ERRNO(ntsync_channel_deregister_thread(ch, 42), ENOENT);
+	/* Not registered: idempotent, 0. */
+	NT_EXPECT_EQ(ntsync_channel_deregister_thread(ch, 42), 0);
 	NT_EXPECT_OK(ntsync_channel_register_thread(ch, 42, 0x42));
 	NT_EXPECT_OK(ntsync_channel_deregister_thread(ch, 42));
-	NT_EXPECT_ERRNO(ntsync_channel_deregister_thread(ch, 42), ENOENT);
+	NT_EXPECT_EQ(ntsync_channel_deregister_thread(ch, 42), 0);
+	tid = 42;
+	NT_EXPECT_EQ(nt_ioctl(ch, NTSYNC_IOC_CHANNEL_DEREGISTER_THREAD, &tid),
+		     0);
 	NT_EXPECT_ERRNO(nt_ioctl(ch, NTSYNC_IOC_CHANNEL_DEREGISTER_THREAD,
 				 nt_bad_ptr()), EFAULT);
 	NT_EXPECT_ERRNO(nt_ioctl(ch, NTSYNC_IOC_CHANNEL_DEREGISTER_THREAD,

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Argument validation: every EINVAL, EFAULT and ENOTTY path of the upstream
- * ABI, with the objects' state checked to be unchanged afterwards.
+ * ABI, with the objects' state checked to be unchanged afterwards.  As in
+ * Linux 7.x, owner 0 is EINVAL in every WAIT_ANY and WAIT_ALL, whether or
+ * not a mutex is among the objects.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -194,6 +196,80 @@ NT_TEST(count_above_limit_einval)
 		EXPECT_ARGS_FAIL(dev, &args, EINVAL);
 	}
 	NT_CHECK_SEM(sem, 1, 1);
+}
+
+/*
+ * owner 0 in WAIT_ANY / WAIT_ALL: EINVAL whatever the objects (none, no
+ * mutex, signaled or not, with an alert, either clock), with nothing
+ * consumed and index not written; at once, also when the deadline lies
+ * ahead (3 s).  The same waits with a non-zero owner go through.
+ */
+NT_TEST(owner_zero_einval_without_mutex)
+{
+	int dev = nt_dev();
+	int sem = nt_sem(dev, 2, 2);
+	int aev = nt_event(dev, 0, 1);
+	int mev = nt_event(dev, 1, 1);
+	int idle = nt_sem(dev, 0, 1);
+	const int all3[3] = { sem, aev, mev };
+	const struct {
+		const int *objs;
+		uint32_t count;
+		bool alert;
+	} cases[] = {
+		{ &sem, 1, false },	/* one signaled semaphore */
+		{ &aev, 1, false },
+		{ all3, 3, false },
+		{ &idle, 1, false },	/* nothing signaled */
+		{ &idle, 1, true },	/* signaled alert */
+		{ NULL, 0, false },	/* no object at all */
+	};
+	struct ntsync_wait_args args;
+	uint64_t start;
+	int ret;
+
+	for (unsigned int c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (int all = 0; all <= 1; all++) {
+			for (uint32_t flags = 0; flags <= NTSYNC_WAIT_REALTIME;
+			     flags++) {
+				nt_wait_args_init(&args, cases[c].objs,
+						  cases[c].count, 0, 0);
+				args.timeout = NT_NOW_DEADLINE;
+				args.flags = flags;
+				args.alert = cases[c].alert ? (uint32_t)aev : 0;
+				ret = nt_wait_raw(dev, all, &args);
+				if (ret != -EINVAL)
+					NT_FAIL_SOFT("case %u, %s%s, owner 0: got %d (%s), expected EINVAL",
+						     c, all ? "WAIT_ALL" : "WAIT_ANY",
+						     flags ? " (realtime)" : "",
+						     ret, ename(ret));
+				NT_EXPECT_EQ(args.index, NT_POISON);
+			}
+		}
+	}
+	/* Refused before any wait: a deadline ahead is not waited for. */
+	for (int all = 0; all <= 1; all++) {
+		nt_wait_args_init(&args, &idle, 1, 0, 3000);
+		start = nt_mono_ns();
+		NT_EXPECT_ERRNO(nt_wait_raw(dev, all, &args), EINVAL);
+		NT_EXPECT_LT(nt_elapsed_ms(start), 2000);
+		NT_EXPECT_EQ(args.index, NT_POISON);
+	}
+	NT_CHECK_SEM(sem, 2, 2);
+	NT_CHECK_EVENT(aev, 0, 1);
+	NT_CHECK_EVENT(mev, 1, 1);
+	NT_CHECK_SEM(idle, 0, 1);
+
+	/* Any other owner: the semaphore is taken. */
+	nt_wait_args_init(&args, &sem, 1, 1, 0);
+	args.timeout = NT_NOW_DEADLINE;
+	NT_ASSERT_OK(nt_wait_raw(dev, false, &args));
+	NT_EXPECT_EQ(args.index, 0);
+	nt_wait_args_init(&args, &sem, 1, UINT32_MAX, 0);
+	args.timeout = NT_NOW_DEADLINE;
+	NT_ASSERT_OK(nt_wait_raw(dev, true, &args));
+	NT_EXPECT_EQ(args.index, 0);
+	NT_CHECK_SEM(sem, 0, 2);
 }
 
 NT_TEST(objs_pointer_faults_efault)

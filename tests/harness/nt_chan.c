@@ -206,6 +206,45 @@ void nt_ca_agg_start(struct nt_chan_actor *c, int dev,
 	nt_actor_wait_blocked(&c->a);
 }
 
+void nt_ca_wait_asleep(struct nt_chan_actor *c)
+{
+	uint64_t start = nt_mono_ns();
+
+	for (;;) {
+		if (nt_ca_idle(c))
+			NT_FAIL("actor %d returned %d instead of sleeping in its call",
+				(int)nt_ca_tid(c), c->a.ret);
+		if (atomic_load(&c->a.started) == atomic_load(&c->a.posted) &&
+		    nt_task_asleep_in_ioctl(nt_ca_tid(c)))
+			return;
+		if (nt_elapsed_ms(start) > NT_SOON_MS)
+			NT_FAIL("actor %d did not sleep in its call within %u ms",
+				(int)nt_ca_tid(c), NT_SOON_MS);
+		nt_sleep_us(200);
+	}
+}
+
+uint64_t nt_ca_token_of_next(struct nt_chan_actor *s, enum nt_recv_kind kind,
+			     uint64_t payload)
+{
+	struct ntsync_channel_recv2_args msg;
+	int ret;
+
+	nt_ca_send_start(s, 0, 0, payload);
+	ret = nt_chan_recv(s->ch, kind, &msg);
+	if (ret)
+		NT_FAIL("%s of a pending request: %d", nt_recv_kind_name(kind),
+			ret);
+	NT_CHECK_MSG(&msg, nt_ca_tid(s), 0, payload);
+	ret = ntsync_channel_reply(s->ch, msg.entry_id);
+	if (ret)
+		NT_FAIL("REPLY: %d", ret);
+	ret = nt_ca_finish(s);
+	if (ret)
+		NT_FAIL("replied SEND_PI returned %d", ret);
+	return msg.thread_token;
+}
+
 /* ---- Aggregate sources ----------------------------------------------- */
 
 void nt_agg_args_init(struct ntsync_aggregate_wait_args *args,
@@ -399,6 +438,136 @@ void nt_wait_proc_blocked(pid_t pid)
 				(int)pid, NT_SOON_MS);
 		nt_sleep_ms(1);
 	}
+}
+
+/* ---- Task states and statistics -------------------------------------- */
+
+/* A /proc file of thread @tid of this process (@own) or of process @id. */
+static bool nt_task_file(bool own, pid_t id, const char *name, char *buf,
+			 size_t size)
+{
+	char path[64];
+
+	if (own)
+		snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)id,
+			 name);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)id, name);
+	return nt_read_small_file(path, buf, size);
+}
+
+static char nt_state_of(bool own, pid_t id)
+{
+	char buf[512];
+	const char *p;
+
+	if (!nt_task_file(own, id, "stat", buf, sizeof(buf)))
+		return '?';
+	/* "tid (comm) S ...": comm may hold anything, so use the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return '?';
+	return p[2];
+}
+
+char nt_task_state(pid_t tid)
+{
+	return nt_state_of(true, tid);
+}
+
+char nt_proc_state(pid_t pid)
+{
+	return nt_state_of(false, pid);
+}
+
+static bool nt_asleep_in_ioctl(bool own, pid_t id)
+{
+	char state = nt_state_of(own, id);
+	char buf[256];
+	char *end;
+	long nr;
+
+	if (state != 'S' && state != 'D')
+		return false;
+	/* Refinement where available: asleep in ioctl, not elsewhere. */
+	if (!nt_task_file(own, id, "syscall", buf, sizeof(buf)))
+		return true;
+	nr = strtol(buf, &end, 10);
+	return end != buf && nr == SYS_ioctl;
+}
+
+bool nt_task_asleep_in_ioctl(pid_t tid)
+{
+	return nt_asleep_in_ioctl(true, tid);
+}
+
+bool nt_proc_asleep_in_ioctl(pid_t pid)
+{
+	return nt_asleep_in_ioctl(false, pid);
+}
+
+/* The hexadecimal signal mask after @key in a status file; 0 if absent. */
+static uint64_t nt_status_mask(const char *status, const char *key)
+{
+	const char *p = strstr(status, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 16) : 0;
+}
+
+static bool nt_sig_pending_of(bool own, pid_t id, int sig)
+{
+	char buf[4096];
+	uint64_t bit = 1ull << (sig - 1);
+
+	if (sig < 1 || sig > 64)
+		NT_FAIL("no signal %d", sig);
+	if (!nt_task_file(own, id, "status", buf, sizeof(buf)))
+		NT_FAIL("cannot read the status of %s %d",
+			own ? "thread" : "process", (int)id);
+	return (nt_status_mask(buf, "\nSigPnd:") |
+		nt_status_mask(buf, "\nShdPnd:")) & bit;
+}
+
+bool nt_task_sig_pending(pid_t tid, int sig)
+{
+	return nt_sig_pending_of(true, tid, sig);
+}
+
+bool nt_proc_sig_pending(pid_t pid, int sig)
+{
+	return nt_sig_pending_of(false, pid, sig);
+}
+
+void nt_wait_proc_state(pid_t pid, char state)
+{
+	uint64_t start = nt_mono_ns();
+	char now;
+
+	while ((now = nt_proc_state(pid)) != state) {
+		if (now == '?' || now == 'Z')
+			NT_FAIL("process %d ended instead of reaching state %c",
+				(int)pid, state);
+		if (nt_elapsed_ms(start) > NT_SOON_MS)
+			NT_FAIL("process %d is in state %c, not %c, after %u ms",
+				(int)pid, now, state, NT_SOON_MS);
+		nt_sleep_ms(1);
+	}
+}
+
+#define NT_STATS_DIR	"/sys/class/misc/ntsync/stats"
+
+uint64_t nt_stat(const char *name)
+{
+	char path[128], buf[64], *end;
+	unsigned long long v;
+
+	snprintf(path, sizeof(path), NT_STATS_DIR "/%s", name);
+	if (!nt_read_small_file(path, buf, sizeof(buf)))
+		NT_FAIL("cannot read %s", path);
+	v = strtoull(buf, &end, 10);
+	if (end == buf)
+		NT_FAIL("%s reads \"%s\"", path, buf);
+	return v;
 }
 
 /* ---- Privileges ------------------------------------------------------ */

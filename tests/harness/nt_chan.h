@@ -137,6 +137,19 @@ static inline bool nt_ca_idle(struct nt_chan_actor *c)
 	return nt_actor_idle(&c->a);
 }
 
+/* Like nt_actor_wait_blocked(), but the operation may sleep in D as well
+ * (see nt_task_asleep_in_ioctl()): for a sender whose request a receiver
+ * took at once. */
+void nt_ca_wait_asleep(struct nt_chan_actor *c);
+
+/*
+ * One request of sender @s (prio 0, @payload), received by the calling
+ * thread with @kind (checked: @s's tid, prio 0, @payload), replied to, and
+ * @s's SEND_PI returning 0: returns the thread token the receive reported.
+ */
+uint64_t nt_ca_token_of_next(struct nt_chan_actor *s, enum nt_recv_kind kind,
+			     uint64_t payload);
+
 /* ---- Aggregate sources ----------------------------------------------- */
 
 static inline struct ntsync_aggregate_source nt_src_obj(int fd)
@@ -190,6 +203,31 @@ void nt_kick_until_done(struct nt_thread *t, int sig);
 /* Wait until single-threaded process @pid sleeps in an ioctl (like
  * nt_wait_blocked() for a thread of ours); NT_SOON_MS. */
 void nt_wait_proc_blocked(pid_t pid);
+
+/* ---- Task states and statistics -------------------------------------- */
+
+/* State letter (R, S, D, T, Z, ...) of thread @tid of this process, or of
+ * process @pid (its main thread); '?' if it cannot be read. */
+char nt_task_state(pid_t tid);
+char nt_proc_state(pid_t pid);
+
+/* Asleep in an ioctl interruptibly (S) or not (D): unlike nt_is_blocked(),
+ * which wants S, this also covers a sleep that only a fatal signal ends. */
+bool nt_task_asleep_in_ioctl(pid_t tid);
+bool nt_proc_asleep_in_ioctl(pid_t pid);
+
+/* @sig is pending for thread @tid of this process / for process @pid:
+ * sent to the thread itself (SigPnd) or to its process (ShdPnd). */
+bool nt_task_sig_pending(pid_t tid, int sig);
+bool nt_proc_sig_pending(pid_t pid, int sig);
+
+/* Wait until process @pid is in state @state (e.g. 'T', stopped); ends the
+ * test after NT_SOON_MS, or if the process is gone. */
+void nt_wait_proc_state(pid_t pid, char state);
+
+/* The value of /sys/class/misc/ntsync/stats/@name (counter or gauge); the
+ * test ends if it cannot be read. */
+uint64_t nt_stat(const char *name);
 
 /* ---- Privileges (forked children only) ------------------------------- */
 
