@@ -18,6 +18,9 @@
 #include <linux/ntsync.h>
 #include "ntsync.h"
 #include "bench.h"
+
+/* Owner id of the waits here: none acquires a mutex, but 0 is EINVAL. */
+#define BENCH_OWNER	1
 #include "scenarios.h"
 
 #define FLOOR_BATCH	50
@@ -97,7 +100,7 @@ void run_floor(const struct bench_cfg *cfg, struct result *res)
 	for (i = 0; i < 1000; i++) {
 		syscall(SYS_getppid);
 		if (ev >= 0)
-			ntsync_wait_any(dev, &ev, 1, 0, 0, NTSYNC_TIMEOUT_INFINITE, 0, &idx);
+			ntsync_wait_any(dev, &ev, 1, BENCH_OWNER, 0, NTSYNC_TIMEOUT_INFINITE, 0, &idx);
 	}
 	for (b = 0; b < cfg->samples; b++) {
 		uint64_t t0, t1;
@@ -107,7 +110,7 @@ void run_floor(const struct bench_cfg *cfg, struct result *res)
 
 			t0 = now_ns();
 			for (i = 0; i < FLOOR_BATCH && !ret; i++)
-				ret = ntsync_wait_any(dev, &ev, 1, 0, 0,
+				ret = ntsync_wait_any(dev, &ev, 1, BENCH_OWNER, 0,
 						      NTSYNC_TIMEOUT_INFINITE, 0, &idx);
 			t1 = now_ns();
 			if (ret)
@@ -179,15 +182,15 @@ static void run_growth_wait(const struct bench_cfg *cfg, struct result *res,
 		if (!all)
 			ntsync_event_set(ev[n - 1], &idx);
 		for (k = 0; k < 100 && !ret; k++)
-			ret = all ? ntsync_wait_all(dev, ev, n, 0, 0, NTSYNC_TIMEOUT_INFINITE, 0, &idx) :
-			      ntsync_wait_any(dev, ev, n, 0, 0, NTSYNC_TIMEOUT_INFINITE, 0, &idx);
+			ret = all ? ntsync_wait_all(dev, ev, n, BENCH_OWNER, 0, NTSYNC_TIMEOUT_INFINITE, 0, &idx) :
+			      ntsync_wait_any(dev, ev, n, BENCH_OWNER, 0, NTSYNC_TIMEOUT_INFINITE, 0, &idx);
 		for (b = 0; b < cfg->growth_samples && !ret; b++) {
 			uint64_t t0 = now_ns(), t1;
 
 			for (k = 0; k < GROWTH_BATCH && !ret; k++)
-				ret = all ? ntsync_wait_all(dev, ev, n, 0, 0,
+				ret = all ? ntsync_wait_all(dev, ev, n, BENCH_OWNER, 0,
 							    NTSYNC_TIMEOUT_INFINITE, 0, &idx) :
-				      ntsync_wait_any(dev, ev, n, 0, 0,
+				      ntsync_wait_any(dev, ev, n, BENCH_OWNER, 0,
 						      NTSYNC_TIMEOUT_INFINITE, 0, &idx);
 			t1 = now_ns();
 			if (!ret)
@@ -251,7 +254,7 @@ static void *wk_main(void *arg)
 		int ret;
 
 		atomic_store(&w->armed, 1);
-		ret = ntsync_wait_any(sh->dev, &sh->sem, 1, 0, 0,
+		ret = ntsync_wait_any(sh->dev, &sh->sem, 1, BENCH_OWNER, 0,
 				      ntsync_deadline_ns(CLOCK_MONOTONIC, 30000000000ll),
 				      0, &idx);
 		t = now_ns();

@@ -272,8 +272,13 @@ static int ntsync_channel_await_reply(struct ntsync_obj *ch,
 
 	for (;;) {
 		state = READ_ONCE(e->state);
+		/*
+		 * Killable only once dispatched; not counted as load (like
+		 * TASK_IDLE): a thread waiting for its server is not busy.
+		 */
 		set_current_state(state == NTSYNC_ENTRY_PENDING ?
-				  TASK_INTERRUPTIBLE : TASK_KILLABLE);
+				  TASK_INTERRUPTIBLE :
+				  TASK_KILLABLE | TASK_NOLOAD);
 		/* Re-read after the barrier of set_current_state(). */
 		state = READ_ONCE(e->state);
 		if (state == NTSYNC_ENTRY_REPLIED)

@@ -223,7 +223,7 @@ static void event_waiter(struct worker *w)
 
 	while (!atomic_load(&g.stop_all)) {
 		uint32_t index;
-		int ret = ntsync_wait_any(g.dev, objs, 2, 0, 0,
+		int ret = ntsync_wait_any(g.dev, objs, 2, NT_WAIT_OWNER, 0,
 					  nt_deadline_ms(10), 0, &index);
 
 		if (ret == -ETIMEDOUT) {
@@ -259,7 +259,7 @@ static void sem_releaser(struct worker *w)
 static void sem_waiter(struct worker *w)
 {
 	while (!atomic_load(&g.stop_all)) {
-		int ret = wait1(g.s1, 0, 10);
+		int ret = wait1(g.s1, NT_WAIT_OWNER, 10);
 
 		if (ret == 0)
 			atomic_fetch_add(&g.s1_acq, 1);
@@ -484,7 +484,7 @@ static void *worker_main(void *p)
 	 * receivers' final RECV2 ended their channel boost.  (The signals
 	 * that ended that RECV2 may still be arriving: EINTR, again.) */
 	do {
-		ret = wait1(w->quiet, 0, 0);
+		ret = wait1(w->quiet, NT_WAIT_OWNER, 0);
 	} while (ret == -EINTR && (w->role == RECEIVER ||
 				   w->role == DISPATCHER));
 	if (ret != -ETIMEDOUT)

@@ -16,9 +16,11 @@
  *    base);
  *  - waits on objects while serving (WAIT_ANY, WAIT_ALL, an AGGREGATE_WAIT
  *    without a channel) keep it: they are part of the service;
- *  - the REPLY to a request whose sender gave up (EINTR) ends it too.
+ *  - the REPLY to a request whose sender was killed (ENOENT) ends it too.
  */
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nt_chan.h"
@@ -238,16 +240,24 @@ NT_TEST(next_recv_replaces_boost)
 NT_TEST(boost_ends_at_reply_of_withdrawn_request)
 {
 	struct setup t;
+	pid_t sender;
+	int status;
 
-	nt_sig_install(SIGUSR1, false);
 	setup(&t, NT_OTHER(0));
 	nt_ca_recv_start(&t.r, NT_RECV2);
-	nt_ca_send_start(&t.s, SCHED_FIFO, 45, 0x45);
+	/* Only a fatal signal withdraws a request being served. */
+	sender = fork();
+	NT_ASSERT_GE(sender, 0);
+	if (!sender)
+		_exit(ntsync_channel_send(t.ch, SCHED_FIFO, 45, 0x45,
+					  NT_REPLY_OFF(0x45)) ? 1 : 0);
 	NT_ASSERT_EQ(nt_ca_finish(&t.r), 0);
 	NT_CHECK_SCHED_VAL(t.r.a.after, NT_FIFO(45));
+	nt_wait_proc_blocked(sender);
 
-	nt_sig_deliver(t.s.a.thread.handle, SIGUSR1);
-	NT_ASSERT_ERRNO(nt_ca_finish(&t.s), EINTR);
+	NT_ASSERT_EQ(kill(sender, SIGKILL), 0);
+	NT_ASSERT_EQ(waitpid(sender, &status, 0), sender);
+	NT_ASSERT_TRUE(WIFSIGNALED(status));
 	NT_ASSERT_ERRNO(nt_ca_reply(&t.r, t.r.msg.entry_id), ENOENT);
 	NT_CHECK_SCHED_VAL(t.r.a.after, NT_OTHER(0));
 	NT_CHECK_SCHED(nt_ca_tid(&t.r), NT_OTHER(0));
@@ -292,10 +302,10 @@ NT_TEST(boost_kept_across_object_waits)
 	id = t.r.msg.entry_id;
 	NT_CHECK_SCHED_VAL(t.r.a.after, NT_FIFO(35));
 
-	NT_ASSERT_ERRNO(nt_actor_wait(&t.r.a, t.dev, false, &sem, 1, 0,
+	NT_ASSERT_ERRNO(nt_actor_wait(&t.r.a, t.dev, false, &sem, 1, NT_WAIT_OWNER,
 				      NT_NOW_DEADLINE), ETIMEDOUT);
 	NT_CHECK_SCHED_VAL(t.r.a.after, NT_FIFO(35));
-	NT_ASSERT_ERRNO(nt_actor_wait(&t.r.a, t.dev, true, &sem, 1, 0,
+	NT_ASSERT_ERRNO(nt_actor_wait(&t.r.a, t.dev, true, &sem, 1, NT_WAIT_OWNER,
 				      NT_NOW_DEADLINE), ETIMEDOUT);
 	NT_CHECK_SCHED_VAL(t.r.a.after, NT_FIFO(35));
 	src = nt_src_fd(efd, POLLIN);

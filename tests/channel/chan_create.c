@@ -89,12 +89,12 @@ NT_TEST(channel_in_waits)
 	for (int all = 0; all <= 1; all++) {
 		fds[0] = sem;
 		fds[1] = ch;
-		nt_wait_args_init(&args, fds, 2, 0, 0);
+		nt_wait_args_init(&args, fds, 2, NT_WAIT_OWNER, 0);
 		NT_EXPECT_ERRNO(nt_wait_raw(dev, all, &args), EINVAL);
-		nt_wait_args_init(&args, &ch, 1, 0, 0);
+		nt_wait_args_init(&args, &ch, 1, NT_WAIT_OWNER, 0);
 		NT_EXPECT_ERRNO(nt_wait_raw(dev, all, &args), EINVAL);
 		/* As the alert. */
-		nt_wait_args_init(&args, &event, 1, 0, 0);
+		nt_wait_args_init(&args, &event, 1, NT_WAIT_OWNER, 0);
 		args.alert = (uint32_t)ch;
 		NT_EXPECT_ERRNO(nt_wait_raw(dev, all, &args), EINVAL);
 	}

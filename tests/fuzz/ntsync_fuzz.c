@@ -916,9 +916,8 @@ static struct deadline pick_deadline(struct worker *w, bool realtime)
 		d.value = UINT64_MAX;
 	}
 	/*
-	 * Deadlines beyond INT64_MAX (but not U64_MAX) are left open: the
-	 * kernel's ktime is signed, so they may read as "already past"
-	 * (upstream) or be clamped to "never" (this driver).
+	 * Deadlines beyond INT64_MAX (but not U64_MAX) read as a negative
+	 * ktime, long past (as upstream): they can expire.
 	 */
 	if (d.value == UINT64_MAX ||
 	    (d.value <= (uint64_t)INT64_MAX &&
@@ -1548,7 +1547,8 @@ static void op_wait(struct worker *w, bool all)
 				else if (ent[i].kind == K_MUTEX)
 					has_mutex = true;
 			}
-			if (has_mutex && !a.owner)
+			/* Linux 7.x: every wait names an owner. */
+			if (!a.owner)
 				inv |= A(EINVAL);
 		}
 		if (all && !inv) {

@@ -420,7 +420,7 @@ static bool nt_proc_is_blocked(pid_t pid)
 	if (!nt_proc_file(pid, "stat", buf, sizeof(buf)))
 		return false;
 	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || p[2] != 'S')
+	if (!p || p[1] != ' ' || !p[2] || !strchr("SDI", p[2]))
 		return false;
 	if (!nt_proc_file(pid, "syscall", buf, sizeof(buf)))
 		return true;

@@ -470,7 +470,7 @@ int nt_actor_kill(struct nt_actor *a, int mutex, uint32_t owner)
 
 void nt_actor_drain(struct nt_actor *a, int dev, int obj)
 {
-	int ret = nt_actor_wait(a, dev, false, &obj, 1, 0, NT_NOW_DEADLINE);
+	int ret = nt_actor_wait(a, dev, false, &obj, 1, NT_WAIT_OWNER, NT_NOW_DEADLINE);
 
 	if (ret != -ETIMEDOUT)
 		NT_FAIL("actor %d: draining wait returned %d, expected -ETIMEDOUT",

@@ -354,7 +354,9 @@ bool nt_is_blocked(pid_t tid)
 		return false;
 	/* "tid (comm) S ...": comm may hold anything, so use the last ')'. */
 	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || p[2] != 'S')
+	/* S: interruptible; D or I: a channel sender whose request is being
+	 * served sleeps killable (and, as I, without counting as load). */
+	if (!p || p[1] != ' ' || !p[2] || !strchr("SDI", p[2]))
 		return false;
 
 	/* Refinement where available: asleep in ioctl, not elsewhere. */

@@ -30,6 +30,8 @@
 
 /* Poison written into output fields before a call. */
 #define NT_POISON		0xDEADBEEFu
+/* Owner id of waits that acquire no mutex: every wait names one (0 is EINVAL). */
+#define NT_WAIT_OWNER		1u
 
 /* ---- Objects --------------------------------------------------------- */
 

@@ -37,7 +37,7 @@ static struct nt_sched actor_with(struct nt_actor *a, struct nt_sched base)
 /* One complete WAIT_ANY on the event that must succeed at once. */
 static void consume(struct fixture *f, struct nt_actor *a)
 {
-	NT_ASSERT_EQ(nt_actor_wait(a, f->dev, false, &f->ev, 1, 0,
+	NT_ASSERT_EQ(nt_actor_wait(a, f->dev, false, &f->ev, 1, NT_WAIT_OWNER,
 				   NTSYNC_TIMEOUT_INFINITE), 0);
 	NT_ASSERT_EQ(a->index, 0);
 }
@@ -74,7 +74,7 @@ NT_TEST_TIMEOUT(boost_when_blocked_100_runs, 180)
 	for (unsigned int i = 0; i < 100; i++) {
 		struct nt_sched want = { policy_of(i), prio_of(i), NT_NICE_ANY };
 
-		nt_actor_wait_start(&w, f.dev, false, &f.ev, 1, 0,
+		nt_actor_wait_start(&w, f.dev, false, &f.ev, 1, NT_WAIT_OWNER,
 				    NTSYNC_TIMEOUT_INFINITE);
 		/* This wait drained the previous run's boost as it began. */
 		got = nt_sched_get(nt_actor_tid(&w));
@@ -153,7 +153,7 @@ NT_TEST_TIMEOUT(wait_all_consumes_boost, 60)
 	base = actor_with(&w, NT_OTHER(0));
 
 	/* Blocked: the event is the missing object. */
-	nt_actor_wait_start(&w, f.dev, true, objs, 2, 0,
+	nt_actor_wait_start(&w, f.dev, true, objs, 2, NT_WAIT_OWNER,
 			    NTSYNC_TIMEOUT_INFINITE);
 	nt_set_pi(f.ev, SCHED_FIFO, 45);
 	NT_ASSERT_EQ(nt_actor_finish(&w), 0);
@@ -162,14 +162,14 @@ NT_TEST_TIMEOUT(wait_all_consumes_boost, 60)
 	NT_CHECK_EVENT(f.ev, 0, 0);
 
 	/* A WAIT_ALL drains too. */
-	NT_ASSERT_EQ(nt_actor_wait(&w, f.dev, true, &f.idle, 1, 0,
+	NT_ASSERT_EQ(nt_actor_wait(&w, f.dev, true, &f.idle, 1, NT_WAIT_OWNER,
 				   NT_NOW_DEADLINE), -ETIMEDOUT);
 	CHECK_ACTOR(&w, base);
 
 	/* Fast path: everything signaled before the wait. */
 	nt_release(sem, 1);
 	nt_set_pi(f.ev, SCHED_RR, 33);
-	NT_ASSERT_EQ(nt_actor_wait(&w, f.dev, true, objs, 2, 0,
+	NT_ASSERT_EQ(nt_actor_wait(&w, f.dev, true, objs, 2, NT_WAIT_OWNER,
 				   NTSYNC_TIMEOUT_INFINITE), 0);
 	CHECK_ACTOR(&w, NT_RR(33));
 	NT_CHECK_SEM(sem, 0, 2);
@@ -229,7 +229,7 @@ static void pulse_cancels(bool manual)
 
 	/* A waiter woken by a plain pulse gets nothing either. */
 	nt_reset(f.ev);
-	nt_actor_wait_start(&w, f.dev, false, &f.ev, 1, 0,
+	nt_actor_wait_start(&w, f.dev, false, &f.ev, 1, NT_WAIT_OWNER,
 			    NTSYNC_TIMEOUT_INFINITE);
 	NT_ASSERT_OK(ntsync_event_pulse(f.ev, &prev));
 	NT_ASSERT_EQ(nt_actor_finish(&w), 0);
@@ -309,7 +309,7 @@ NT_TEST_TIMEOUT(prio_zero_is_plain_set, 60)
 		consume(&f, &w);
 		CHECK_ACTOR(&w, base);
 		/* Blocked waiter. */
-		nt_actor_wait_start(&w, f.dev, false, &f.ev, 1, 0,
+		nt_actor_wait_start(&w, f.dev, false, &f.ev, 1, NT_WAIT_OWNER,
 				    NTSYNC_TIMEOUT_INFINITE);
 		NT_ASSERT_OK(ntsync_event_set_pi(f.ev, policies[i], 0));
 		NT_ASSERT_EQ(nt_actor_finish(&w), 0);
@@ -329,9 +329,9 @@ NT_TEST_TIMEOUT(one_shot_auto_event, 60)
 	base_b = actor_with(&b, NT_OTHER(0));
 
 	/* Two queued waiters; one SET_PI: the first queued takes it. */
-	nt_actor_wait_start(&a, f.dev, false, &f.ev, 1, 0,
+	nt_actor_wait_start(&a, f.dev, false, &f.ev, 1, NT_WAIT_OWNER,
 			    NTSYNC_TIMEOUT_INFINITE);
-	nt_actor_wait_start(&b, f.dev, false, &f.ev, 1, 0,
+	nt_actor_wait_start(&b, f.dev, false, &f.ev, 1, NT_WAIT_OWNER,
 			    NTSYNC_TIMEOUT_INFINITE);
 	nt_set_pi(f.ev, SCHED_FIFO, 50);
 	NT_ASSERT_EQ(nt_actor_finish(&a), 0);
@@ -361,9 +361,9 @@ NT_TEST_TIMEOUT(manual_event_boosts_exactly_one, 60)
 	actor_with(&b, NT_OTHER(0));
 
 	/* Both queued, both woken: exactly one takes the boost. */
-	nt_actor_wait_start(&a, f.dev, false, &f.ev, 1, 0,
+	nt_actor_wait_start(&a, f.dev, false, &f.ev, 1, NT_WAIT_OWNER,
 			    NTSYNC_TIMEOUT_INFINITE);
-	nt_actor_wait_start(&b, f.dev, false, &f.ev, 1, 0,
+	nt_actor_wait_start(&b, f.dev, false, &f.ev, 1, NT_WAIT_OWNER,
 			    NTSYNC_TIMEOUT_INFINITE);
 	nt_set_pi(f.ev, SCHED_FIFO, 50);
 	NT_ASSERT_EQ(nt_actor_finish(&a), 0);
@@ -425,7 +425,7 @@ NT_TEST_TIMEOUT(drain_restores_exact_attributes, 60)
 	NT_ASSERT_EQ(nt_actor_call(&w, other_ioctls, objs), 0);
 	CHECK_ACTOR(&w, NT_RR(60));
 	/* The next wait: back to SCHED_OTHER nice 7 while it blocks ... */
-	nt_actor_wait_start(&w, f.dev, false, &f.idle, 1, 0,
+	nt_actor_wait_start(&w, f.dev, false, &f.idle, 1, NT_WAIT_OWNER,
 			    NTSYNC_TIMEOUT_INFINITE);
 	NT_CHECK_SCHED(nt_actor_tid(&w), base);
 	/* ... and after it (it consumed a plain signal). */

@@ -115,10 +115,10 @@ static void self_consume(int dev, int ev, uint32_t policy, uint32_t prio)
 	uint32_t index;
 
 	nt_set_pi(ev, policy, prio);
-	NT_ASSERT_EQ(ntsync_wait_any(dev, &ev, 1, 0, 0, NTSYNC_TIMEOUT_INFINITE,
+	NT_ASSERT_EQ(ntsync_wait_any(dev, &ev, 1, NT_WAIT_OWNER, 0, NTSYNC_TIMEOUT_INFINITE,
 				     0, &index), 0);
 	NT_CHECK_SCHED(0, ((struct nt_sched){ policy, prio, NT_NICE_ANY }));
-	NT_ASSERT_EQ(ntsync_wait_any(dev, &idle, 1, 0, 0, NT_NOW_DEADLINE, 0,
+	NT_ASSERT_EQ(ntsync_wait_any(dev, &idle, 1, NT_WAIT_OWNER, 0, NT_NOW_DEADLINE, 0,
 				     &index), -ETIMEDOUT);
 	NT_CHECK_SCHED(0, base);
 }

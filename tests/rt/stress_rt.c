@@ -197,7 +197,7 @@ static void waiter(struct worker *w)
 		for (unsigned int i = 0; i < n; i++)
 			objs[i] = g.events[pos[i]];
 		ret = (all ? ntsync_wait_all : ntsync_wait_any)(
-			g.dev, objs, n, 0, NTSYNC_NO_ALERT,
+			g.dev, objs, n, NT_WAIT_OWNER, NTSYNC_NO_ALERT,
 			deadline_us(1000 + nt_rand(&w->seed) % 2000), 0, &index);
 		if (ret == 0) {
 			atomic_fetch_add(all ? &g.wait_all_ok : &g.wait_ok, 1);
@@ -331,7 +331,7 @@ static void *worker_main(void *p)
 	}
 
 	/* One last wait drains an EVENT_SET_PI boost; then read back. */
-	w->end_ret = ntsync_wait_any(g.dev, &g.idle[w->slot], 1, 0,
+	w->end_ret = ntsync_wait_any(g.dev, &g.idle[w->slot], 1, NT_WAIT_OWNER,
 				     NTSYNC_NO_ALERT, NT_NOW_DEADLINE, 0, &index);
 	w->end = self_sched(w);
 	return NULL;
