@@ -370,7 +370,9 @@ static void dispatcher(struct worker *w)
 		/* The end-of-run signal may come early. */
 		if (ret == -EINTR && atomic_load(&g.stop_all))
 			break;
-		if (ret || index > 3 || events != POLLIN) {
+		/* fired_events: POLLIN for the eventfd, 0 for the others. */
+		if (ret || index > 3 ||
+		    events != (uint32_t)(index == 1 ? POLLIN : 0)) {
 			unexpected("dispatcher: AGGREGATE_WAIT returned %d index %u events 0x%x",
 				   ret, index, events);
 			continue;

@@ -161,7 +161,9 @@ static void *aggregate_main(void *p)
 			atomic_fetch_add(&g.agg_timeout, 1);
 			continue;
 		}
-		if (ret || (index != 0 && index != 1) || events != POLLIN) {
+		/* fired_events: POLLIN for the eventfd, 0 for the channel. */
+		if (ret || (index != 0 && index != 1) ||
+		    events != (uint32_t)(index == 0 ? POLLIN : 0)) {
 			nt_diag_capped(MAX_DIAGS, &g.unexpected, "dispatcher A: AGGREGATE_WAIT returned %d, index %u, events 0x%x",
 			       ret, index, events);
 			continue;
