@@ -184,8 +184,10 @@ int ntsync_channel_create(int dev, uint32_t max_depth);
  * and sleep until a receiver replies to it: 0 then.  @prio 0 = no boost,
  * queued after every prioritised request; 1..99 needs @policy SCHED_FIFO or
  * SCHED_RR (-EINVAL) and a priority the caller could set for itself
- * (-EPERM).  -EAGAIN when @max_depth requests are pending; -EINTR when a
- * signal ended the wait (the request is withdrawn: its REPLY gets -ENOENT).
+ * (-EPERM).  -EAGAIN when @max_depth requests are pending.  A signal while
+ * no receiver has the request withdraws it and restarts the call (-EINTR
+ * only after a handler without SA_RESTART); once received, the call waits
+ * for the reply through every non-fatal signal.
  */
 int ntsync_channel_send(int channel, uint32_t policy, uint32_t prio,
 			uint64_t payload_off, uint64_t reply_off);
@@ -207,7 +209,7 @@ int ntsync_channel_try_recv2(int channel,
  * unreplied request; -EPERM if another process received it. */
 int ntsync_channel_reply(int channel, uint64_t entry_id);
 
-/* Install or replace (register) / remove (deregister, -ENOENT if absent)
+/* Install or replace (register) / remove (deregister, 0 also if absent)
  * the token that recv2 returns for requests sent by thread @tid (not 0). */
 int ntsync_channel_register_thread(int channel, uint32_t tid, uint64_t token);
 int ntsync_channel_deregister_thread(int channel, uint32_t tid);

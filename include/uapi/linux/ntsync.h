@@ -109,6 +109,11 @@ struct ntsync_channel_create_args {
  * payload_off and reply_off are opaque cookies carried to the receiver.
  * (policy, prio) follow the EVENT_SET_PI rules; prio 0 queues the entry
  * below every prioritised entry and boosts nobody.  EAGAIN when full.
+ * Signals: while no receiver has taken the request, a signal withdraws it
+ * and the call restarts (EINTR only after a handler without SA_RESTART);
+ * once taken, the caller waits for the reply through every non-fatal
+ * signal, and only a fatal one abandons it.  A request never runs twice
+ * and its reply is never lost.
  */
 struct ntsync_channel_send_args {
 	__u32 policy;
@@ -162,8 +167,9 @@ struct ntsync_aggregate_source {
  * AGGREGATE_WAIT: wait for any of nb_sources sources (array at sources).
  * timeout is absolute in ns (CLOCK_MONOTONIC, or CLOCK_REALTIME with
  * NTSYNC_AGG_FLAG_REALTIME; U64_MAX waits forever).  On return fired_index
- * names the source and fired_events its poll events, or fired_index is
- * NTSYNC_AGG_TIMEOUT and the call fails with ETIMEDOUT.
+ * names the source and fired_events its poll events (NTSYNC_AGG_FD sources;
+ * 0 for objects and channels), or fired_index is NTSYNC_AGG_TIMEOUT and the
+ * call fails with ETIMEDOUT.
  */
 struct ntsync_aggregate_wait_args {
 	__u64 timeout;
