@@ -113,7 +113,7 @@ static void reply_once(struct setup *t, struct nt_chan_actor *s, uint64_t id)
  * taken, and return once the sender has dealt with it and still waits:
  * either the handler ran and the sender is asleep in SEND_PI again, or the
  * signal stays pending while it sleeps in SEND_PI in a state signals do not
- * wake (D).  The test ends if SEND_PI returns.
+ * wake (D or I).  The test ends if SEND_PI returns.
  */
 static void signal_dispatched_sender(struct nt_chan_actor *c, int sig)
 {
@@ -131,7 +131,7 @@ static void signal_dispatched_sender(struct nt_chan_actor *c, int sig)
 			NT_FAIL("SEND_PI returned %d on signal %d while its request was being served",
 				c->a.ret, sig);
 		if (asleep && (nt_sig_count(sig) != before ||
-			       (nt_task_state(tid) == 'D' &&
+			       (nt_state_unwakeable(nt_task_state(tid)) &&
 				nt_task_sig_pending(tid, sig))))
 			return;
 		if (nt_elapsed_ms(start) > NT_SOON_MS)
@@ -404,7 +404,8 @@ NT_TEST(dispatched_stop_cont_gets_reply)
 	/* Settled: stopped, or still waiting with the stop pending. */
 	start = nt_mono_ns();
 	while (nt_proc_state(pid) != 'T' &&
-	       !(nt_proc_state(pid) == 'D' && nt_proc_asleep_in_ioctl(pid) &&
+	       !(nt_state_unwakeable(nt_proc_state(pid)) &&
+		 nt_proc_asleep_in_ioctl(pid) &&
 		 nt_proc_sig_pending(pid, SIGSTOP))) {
 		if (nt_elapsed_ms(start) > NT_SOON_MS)
 			NT_FAIL("sender process in state %c after SIGSTOP",

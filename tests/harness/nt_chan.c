@@ -480,6 +480,11 @@ char nt_proc_state(pid_t pid)
 	return nt_state_of(false, pid);
 }
 
+bool nt_state_unwakeable(char state)
+{
+	return state == 'D' || state == 'I';
+}
+
 static bool nt_asleep_in_ioctl(bool own, pid_t id)
 {
 	char state = nt_state_of(own, id);
@@ -487,7 +492,7 @@ static bool nt_asleep_in_ioctl(bool own, pid_t id)
 	char *end;
 	long nr;
 
-	if (state != 'S' && state != 'D')
+	if (state != 'S' && !nt_state_unwakeable(state))
 		return false;
 	/* Refinement where available: asleep in ioctl, not elsewhere. */
 	if (!nt_task_file(own, id, "syscall", buf, sizeof(buf)))

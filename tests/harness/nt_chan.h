@@ -137,9 +137,9 @@ static inline bool nt_ca_idle(struct nt_chan_actor *c)
 	return nt_actor_idle(&c->a);
 }
 
-/* Like nt_actor_wait_blocked(), but the operation may sleep in D as well
- * (see nt_task_asleep_in_ioctl()): for a sender whose request a receiver
- * took at once. */
+/* Like nt_actor_wait_blocked(), but the operation may sleep in D or I as
+ * well (see nt_task_asleep_in_ioctl()): for a sender whose request a
+ * receiver took at once. */
 void nt_ca_wait_asleep(struct nt_chan_actor *c);
 
 /*
@@ -211,8 +211,14 @@ void nt_wait_proc_blocked(pid_t pid);
 char nt_task_state(pid_t tid);
 char nt_proc_state(pid_t pid);
 
-/* Asleep in an ioctl interruptibly (S) or not (D): unlike nt_is_blocked(),
- * which wants S, this also covers a sleep that only a fatal signal ends. */
+/* A state letter of a sleep that non-fatal signals do not end: D, or I
+ * (uninterruptible without counting as load, e.g. TASK_KILLABLE |
+ * TASK_NOLOAD). */
+bool nt_state_unwakeable(char state);
+
+/* Asleep in an ioctl interruptibly (S) or in a sleep signals do not end (D
+ * or I): the latter is how a sender whose request a receiver took may wait
+ * for its reply (killable only). */
 bool nt_task_asleep_in_ioctl(pid_t tid);
 bool nt_proc_asleep_in_ioctl(pid_t pid);
 
