@@ -290,8 +290,11 @@ static void ntsync_boost_rebase(struct ntsync_boost *rec,
 {
 	struct ntsync_sched_base now;
 
-	/* Our own change, decided but not applied yet: nothing to compare. */
-	if (w->self_rec == rec)
+	/*
+	 * The caller's own change, decided but not applied yet (perhaps
+	 * with a record retired meanwhile): nothing to compare.
+	 */
+	if (w->self_rec && w->self_rec->task == rec->task)
 		return;
 	ntsync_sched_read(rec->task, &now);
 	if (ntsync_sched_is_ours(rec, &now))
@@ -394,7 +397,17 @@ static struct ntsync_boost *ntsync_boost_get(struct task_struct *task,
 	/* The record's reference on the task; dropped when it is freed. */
 	get_task_struct(task);
 	rec->task = task;
-	ntsync_sched_read(task, &rec->base);
+	/*
+	 * The caller's own record may have retired earlier in this section,
+	 * its restore still pending (ntsync_pi_unlock()): the task still runs
+	 * boosted, so its base is that record's, not what it runs at now.
+	 * (Seen in a trace: a record created with a boost as its base, and
+	 * the task left boosted for good once that record restored it.)
+	 */
+	if (w->self_rec && w->self_rec->task == task)
+		rec->base = w->self_rec->base;
+	else
+		ntsync_sched_read(task, &rec->base);
 	INIT_LIST_HEAD(&rec->mutexes);
 	for (slot = 0; slot < NTSYNC_NR_SLOTS; slot++) {
 		rec->slots[slot].prio = NTSYNC_NO_BOOST;
