@@ -478,6 +478,7 @@ again:
 	*msg = rcv.msg;
 	/* The record dies with this frame; debug builds make that visible. */
 	ntsync_debug_poison(&rcv, sizeof(rcv));
+	ntsync_debug_delay(NTSYNC_DELAY_LEFT);
 
 served:
 	/* Serve the request at its sender's priority, until REPLY. */

@@ -28,6 +28,16 @@ module_param_named(debug_delay_served_us, ntsync_delay_us[NTSYNC_DELAY_SERVED],
 MODULE_PARM_DESC(debug_delay_served_us,
 		 "Debug: busy-wait this long after serving a parked receiver");
 
+/*
+ * A served receiver, right after it poisoned its parked record: the frame
+ * that held the record stays as it is (poisoned) meanwhile, so a sender
+ * still reading the record reads poison instead of a reused stack.
+ */
+module_param_named(debug_delay_left_us, ntsync_delay_us[NTSYNC_DELAY_LEFT],
+		   uint, 0644);
+MODULE_PARM_DESC(debug_delay_left_us,
+		 "Debug: busy-wait this long after a receiver left its record");
+
 void ntsync_debug_delay(enum ntsync_delay_point point)
 {
 	unsigned int us = READ_ONCE(ntsync_delay_us[point]);

@@ -326,6 +326,7 @@ enum {
 /* Debug-only delay points (ntsync_debug.c); no-ops in normal builds. */
 enum ntsync_delay_point {
 	NTSYNC_DELAY_SERVED,	/* SEND_PI: a parked receiver was just served */
+	NTSYNC_DELAY_LEFT,	/* RECV: the receiver left its dead record */
 	NTSYNC_NR_DELAYS,
 };
 

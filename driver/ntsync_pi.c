@@ -112,6 +112,8 @@ static atomic_t ntsync_slot_users[NTSYNC_NR_SLOTS];
 /* Mutexes to re-evaluate, each with a file reference; under pi_mutex. */
 static struct ntsync_obj *ntsync_pi_chain[NTSYNC_PI_CHAIN_MAX];
 static unsigned int ntsync_pi_chain_len;
+/* The first entry not re-evaluated yet; under ntsync_pi_mutex. */
+static unsigned int ntsync_pi_chain_next;
 
 size_t ntsync_boost_size(void)
 {
@@ -576,8 +578,22 @@ static void ntsync_pi_unlock(struct ntsync_pi_work *w)
 /* Queue @mutex for re-evaluation, with a file reference; under pi_mutex. */
 static void ntsync_pi_chain_add(struct ntsync_obj *mutex)
 {
-	if (ntsync_pi_chain_len == NTSYNC_PI_CHAIN_MAX)
+	unsigned int i;
+
+	/* Already waiting for its re-evaluation: once is enough. */
+	for (i = ntsync_pi_chain_next; i < ntsync_pi_chain_len; i++) {
+		if (ntsync_pi_chain[i] == mutex)
+			return;
+	}
+	if (ntsync_pi_chain_len == NTSYNC_PI_CHAIN_MAX) {
+		/*
+		 * Past the bound (a chain this long, or owners that wait for
+		 * each other): this mutex keeps its last boost until its
+		 * next change.  Counted and traced, on the caller.
+		 */
+		ntsync_boost_skipped(current, READ_ONCE(current->prio));
 		return;
+	}
 	get_file(mutex->file);
 	ntsync_pi_chain[ntsync_pi_chain_len++] = mutex;
 }
@@ -684,12 +700,15 @@ static void ntsync_pi_run_chain(struct ntsync_pi_work *w)
 
 	lockdep_assert_held(&ntsync_pi_mutex);
 
-	for (i = 0; i < ntsync_pi_chain_len; i++)
+	for (i = 0; i < ntsync_pi_chain_len; i++) {
+		ntsync_pi_chain_next = i + 1;
 		ntsync_pi_reevaluate(ntsync_pi_chain[i], w);
+	}
 	/* In task context fput() defers the final release: safe here. */
 	for (i = 0; i < ntsync_pi_chain_len; i++)
 		fput(ntsync_pi_chain[i]->file);
 	ntsync_pi_chain_len = 0;
+	ntsync_pi_chain_next = 0;
 }
 
 /* The owner or the waiters of @mutex changed.  No lock held. */

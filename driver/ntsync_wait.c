@@ -422,11 +422,12 @@ static int ntsync_schedule(struct ntsync_q *q, __u64 timeout_ns,
 
 	if (timeout_ns != U64_MAX) {
 		/*
-		 * As upstream: the deadline is a signed ktime, so one past
-		 * INT64_MAX is negative, long expired (a 32-bit caller whose
-		 * tv_sec * 1e9 overflowed gets ETIMEDOUT, not a hang).
+		 * As upstream reads it: the deadline is a signed ktime, so one
+		 * past INT64_MAX is negative, long expired (a 32-bit caller
+		 * whose tv_sec * 1e9 overflowed gets ETIMEDOUT, not a hang).
+		 * Passed as 0: hrtimers saturate a negative expiry to "never".
 		 */
-		deadline = (ktime_t)timeout_ns;
+		deadline = timeout_ns > KTIME_MAX ? 0 : (ktime_t)timeout_ns;
 		deadline_ptr = &deadline;
 	}
 

@@ -116,7 +116,7 @@ int ntsync_event_set_pi(int event, uint32_t policy, uint32_t prio);
  * acquire it (wait_any), or until all of them can be acquired at once and
  * acquire them all atomically (wait_all).
  *
- * @owner	mutex owner id used for any mutex among the objects
+ * @owner	mutex owner id used for any mutex among the objects; never 0
  * @alert	an event fd that also ends the wait, or NTSYNC_NO_ALERT (0)
  * @abs_timeout_ns  absolute deadline on CLOCK_MONOTONIC, or CLOCK_REALTIME
  *		when @flags has NTSYNC_WAIT_REALTIME; NTSYNC_TIMEOUT_INFINITE

@@ -9,16 +9,19 @@
  * record after marking it served.
  *
  * On the debug kernel the module has a delay point right after "served" is
- * published (parameter debug_delay_served_us) and scribbles over the
- * receiver's record once the receiver has left: with the delay set, a
- * signal reaches the receiver inside the window in nearly every round, and
- * a sender that still read the record would dereference poison (an oops
- * that fails the VM run).  Elsewhere the parameter does not exist and the
- * test runs the same rounds with the natural, narrow window.
+ * published (parameter debug_delay_served_us), and scribbles over the
+ * receiver's record once the receiver has left it, then holds that frame
+ * for a while (debug_delay_left_us) so that the poison is not overwritten
+ * by the receiver's next call: with both set, a signal reaches the
+ * receiver inside the window in nearly every round, and a sender that
+ * still read the record would dereference poison (an oops that fails the
+ * VM run).  Elsewhere the parameters do not exist and the test runs the
+ * same rounds with the natural, narrow window.
  *
  * Asserted (state only): every request is received exactly once, its
  * REPLY succeeds and its sender gets 0; the channel is empty afterwards.
  */
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,22 +30,25 @@
 #include "ntsync.h"
 
 #define ROUNDS		40
-#define DELAY_PARAM	"/sys/module/ntsync/parameters/debug_delay_served_us"
+#define SERVED_PARAM	"/sys/module/ntsync/parameters/debug_delay_served_us"
+#define LEFT_PARAM	"/sys/module/ntsync/parameters/debug_delay_left_us"
 /* Long enough for several signals to land inside the window. */
 #define DELAY_US	"20000"
 
 struct race {
 	int ch;
 	atomic_bool stop;
+	/* The sender is in SEND_PI: the kicker interrupts the receiver. */
+	atomic_bool sending;
 	atomic_uint received;
 	unsigned int seen[ROUNDS];
 	struct nt_thread receiver, kicker;
 };
 
-/* Set the delay point if this module has it; false if it does not. */
-static bool set_delay(const char *us)
+/* Set a delay point if this module has it; false if it does not. */
+static bool set_param(const char *path, const char *us)
 {
-	FILE *f = fopen(DELAY_PARAM, "w");
+	FILE *f = fopen(path, "w");
 
 	if (!f)
 		return false;
@@ -51,11 +57,39 @@ static bool set_delay(const char *us)
 	return true;
 }
 
+/* Both delay points, or none (a module built without debug hooks). */
+static bool set_delay(const char *us)
+{
+	if (!set_param(SERVED_PARAM, us))
+		return false;
+	NT_ASSERT_TRUE(set_param(LEFT_PARAM, us));
+	return true;
+}
+
+/*
+ * Run the calling thread on CPU @cpu only, if there is one: the sender
+ * spins on CPU 0 with preemption off while the receiver is woken on CPU 1
+ * (woken onto the sender's CPU it could not run inside the window).
+ */
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	/* (sysconf() may not know the CPUs in the VM: ask the scheduler.) */
+	NT_ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+	if (CPU_COUNT(&set) < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	NT_ASSERT_EQ(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
 /* Receive until every round was served; signals end single receives. */
 static void *receiver_fn(void *arg)
 {
 	struct race *r = arg;
 
+	pin_to(1);
 	while (atomic_load(&r->received) < ROUNDS) {
 		struct ntsync_channel_recv2_args msg;
 		int ret = nt_chan_recv(r->ch, NT_RECV2, &msg);
@@ -71,14 +105,38 @@ static void *receiver_fn(void *arg)
 	return NULL;
 }
 
-/* Keep interrupting the receiver's sleeps. */
+/*
+ * Spin (yielding) for @us: a sleeping thread's timer may be queued on the
+ * busy CPU, the sender's, which does not run it until the window is over.
+ */
+static void spin_us(unsigned int us)
+{
+	uint64_t end = nt_mono_ns() + us * 1000ull;
+
+	while (nt_mono_ns() < end)
+		sched_yield();
+}
+
+/*
+ * While a send is in progress (and only then, so that the receiver parks
+ * undisturbed between rounds), interrupt the receiver's sleep: first a
+ * little after the send began, when the sender is inside its window.
+ */
 static void *kicker_fn(void *arg)
 {
 	struct race *r = arg;
 
+	pin_to(1);
 	while (!atomic_load(&r->stop)) {
-		pthread_kill(r->receiver.handle, SIGUSR1);
-		nt_sleep_us(500);
+		if (!atomic_load(&r->sending)) {
+			sched_yield();
+			continue;
+		}
+		spin_us(2000);
+		while (atomic_load(&r->sending)) {
+			pthread_kill(r->receiver.handle, SIGUSR1);
+			spin_us(1000);
+		}
 	}
 	return NULL;
 }
@@ -99,13 +157,16 @@ NT_TEST_TIMEOUT(signal_while_served, 120)
 	nt_diag("delay point %s", delayed ? "set to " DELAY_US " us" :
 		"not in this module (not a debug build)");
 
+	pin_to(0);
 	nt_thread_start(&r.receiver, receiver_fn, &r);
 	nt_thread_start(&r.kicker, kicker_fn, &r);
 	for (i = 0; i < ROUNDS; i++) {
-		/* Mostly parked: the sender then serves it directly. */
+		/* Parked: the sender then serves it directly. */
 		nt_wait_blocked(r.receiver.tid);
+		atomic_store(&r.sending, true);
 		NT_ASSERT_OK(ntsync_channel_send(r.ch, 0, 0, i,
 						 NT_REPLY_OFF(i)));
+		atomic_store(&r.sending, false);
 	}
 	atomic_store(&r.stop, true);
 	nt_thread_join(&r.kicker);

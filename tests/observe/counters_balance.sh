@@ -2,8 +2,8 @@
 # Counter balance check, run inside the VM after a suite, when no ntsync
 # fd is open any more (busybox sh): every request sent was replied to or
 # cancelled, every boost applied was restored, every EVENT_SET_PI staged
-# was consumed or cancelled, and no object, pending or dispatched entry or
-# registration is left.  Prints TAP; exits 1 if a check failed.
+# was consumed or cancelled, and no object, pending or dispatched entry,
+# registration or boost record is left.  Prints TAP; exits 1 if a check failed.
 stats=/sys/class/misc/ntsync/stats
 n=0
 failed=0
@@ -24,7 +24,7 @@ check() {	# name expression-description left right
 }
 
 echo "TAP version 13"
-echo "1..11"
+echo "1..12"
 for f in "$stats"/*; do
 	echo "# $(basename "$f") = $(cat "$f")"
 done
@@ -41,7 +41,8 @@ consumed=$(get event_pi_consumed)
 check event_pi_consumed_or_cancelled "staged vs consumed+cancelled" \
 	"$staged" "$((consumed + $(get event_pi_cancelled)))"
 for gauge in objects_sem objects_mutex objects_event objects_channel \
-	     channel_pending channel_dispatched channel_registrations; do
+	     channel_pending channel_dispatched channel_registrations \
+	     pi_records; do
 	check "${gauge}_zero" "$gauge" "$(get "$gauge")" 0
 done
 # The suite did run waits: a check over no traffic would prove nothing.

@@ -602,3 +602,51 @@ NT_TEST_TIMEOUT(chain_of_12_propagates_and_unwinds, 120)
 		NT_CHECK_SCHED(nt_actor_tid(&t[i]), base[i]);
 	NT_CHECK_SCHED(nt_actor_tid(&top), NT_FIFO_N(TOP_PRIO, 0));
 }
+
+/*
+ * The chain bound counts distinct mutexes: an owner blocked in a WAIT_ANY
+ * that lists one mutex 63 times and another once still passes the boost on
+ * to both owners (with duplicates counted, the 64-entry bound filled up
+ * with the repeated mutex and the last one was never re-evaluated).
+ */
+NT_TEST_TIMEOUT(chain_counts_distinct_mutexes, 60)
+{
+	int dev = pi_dev();
+	int m_top = nt_mutex(dev, 0, 0);
+	int m_rep = nt_mutex(dev, 0, 0);
+	int m_last = nt_mutex(dev, 0, 0);
+	struct nt_actor mid, rep_owner, last_owner, top;
+	struct nt_sched mid_base, rep_base, last_base;
+	int fds[NTSYNC_MAX_WAIT_COUNT];
+
+	mid_base = start_base(&mid, NT_OTHER(0));
+	rep_base = start_base(&rep_owner, NT_OTHER(0));
+	last_base = start_base(&last_owner, NT_OTHER(0));
+	nt_actor_start(&top, NT_FIFO(70));
+	nt_actor_take(&mid, dev, m_top, 11);
+	nt_actor_take(&rep_owner, dev, m_rep, 12);
+	nt_actor_take(&last_owner, dev, m_last, 13);
+
+	for (unsigned int i = 0; i < NTSYNC_MAX_WAIT_COUNT - 1; i++)
+		fds[i] = m_rep;
+	fds[NTSYNC_MAX_WAIT_COUNT - 1] = m_last;
+	nt_actor_wait_start(&mid, dev, false, fds, NTSYNC_MAX_WAIT_COUNT, 11,
+			    NTSYNC_TIMEOUT_INFINITE);
+	nt_actor_wait_start(&top, dev, false, &m_top, 1, 10,
+			    NTSYNC_TIMEOUT_INFINITE);
+	NT_CHECK_SCHED(nt_actor_tid(&mid), NT_FIFO(70));
+	NT_CHECK_SCHED(nt_actor_tid(&rep_owner), NT_FIFO(70));
+	NT_CHECK_SCHED(nt_actor_tid(&last_owner), NT_FIFO(70));
+
+	/* Unwind: the last owner's release satisfies mid's wait. */
+	NT_ASSERT_EQ(nt_actor_unlock(&last_owner, m_last, 13), 0);
+	NT_CHECK_SCHED(nt_actor_tid(&last_owner), last_base);
+	NT_ASSERT_EQ(nt_actor_finish(&mid), 0);
+	NT_CHECK_SCHED(nt_actor_tid(&rep_owner), rep_base);
+	NT_ASSERT_EQ(nt_actor_unlock(&mid, m_last, 11), 0);
+	NT_ASSERT_EQ(nt_actor_unlock(&mid, m_top, 11), 0);
+	NT_CHECK_SCHED(nt_actor_tid(&mid), mid_base);
+	NT_ASSERT_EQ(nt_actor_finish(&top), 0);
+	NT_ASSERT_EQ(nt_actor_unlock(&top, m_top, 10), 0);
+	NT_ASSERT_EQ(nt_actor_unlock(&rep_owner, m_rep, 12), 0);
+}
