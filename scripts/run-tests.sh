@@ -1,6 +1,7 @@
 #!/bin/bash
 # The whole test suite, as `make check` and CI run it:
 #   - lint of the driver (checkpatch --strict, W=1, sparse),
+#   - install, uninstall, pkg-config and a DKMS build, in scratch trees,
 #   - the VM harness' self-test,
 #   - the benchmark suite, --quick, in QEMU (its output, not its figures),
 #   - the functional suite in QEMU on Debian's PREEMPT_RT kernel (64- and
@@ -81,11 +82,13 @@ summary() { echo "$passed passed, $failed failed, $skipped skipped"; }
 # "ok ..." passes, "not ok ..." fails, "ok ... # SKIP why" (TAP's skip
 # directive) and a comment "# SKIP why" (how the shell sub-scripts report a
 # check they did not run) are skips; "Bail out!" is a failure; a plan
-# "1..N" (first or last) is remembered; other lines are shown, as comments,
-# when @echo is 1.  Sets tap_results, tap_failed and tap_plan ("" if none).
-#   tally PREFIX ECHO <output
+# "1..N" (first or last) is remembered, and "1..0" (nothing to run, TAP's
+# way to skip a whole program) counts as one skip; other lines are shown,
+# as comments, when @echo is 1.  Sets tap_results, tap_failed and tap_plan
+# ("" if none).  WHOLE names the program in that "1..0" skip.
+#   tally PREFIX ECHO WHOLE <output
 tally() {
-	local prefix=$1 echo=$2 line name
+	local prefix=$1 echo=$2 whole=$3 line name
 
 	tap_results=0
 	tap_failed=0
@@ -115,7 +118,8 @@ tally() {
 			fail "$prefix$line" ;;
 		1..[0-9]*)
 			tap_plan=${line#1..}
-			tap_plan=${tap_plan%%[!0-9]*} ;;
+			tap_plan=${tap_plan%%[!0-9]*}
+			[ "$tap_plan" != 0 ] || skip "$prefix$whole" "$line" ;;
 		"#"*) [ "$echo" = 0 ] || echo "$line" ;;
 		"" | "TAP version"*) ;;
 		*) [ "$echo" = 0 ] || echo "#   $line" ;;
@@ -145,10 +149,10 @@ run_part() {
 	shift 2
 	out=$logs/$label.out
 
-	"$@" 2>&1 | tee "$out" | tally "$prefix" 1
+	"$@" 2>&1 | tee "$out" | tally "$prefix" 1 "$label"
 	rc=${PIPESTATUS[0]}
 	check_plan "$label" || bad=1
-	if [ "$tap_results" -eq 0 ]; then
+	if [ "$tap_results" -eq 0 ] && [ "$tap_plan" != 0 ]; then
 		fail "$label: no result reported (exit status $rc)"
 		bad=1
 	elif [ "$rc" != 0 ] && [ "$tap_failed" -eq 0 ]; then
@@ -167,7 +171,7 @@ count_program() {
 	local label=$1 name=$2 rc=$3 log=$4 out plan_ok=1
 
 	out=$("$top/vm/ntsync-vm" --extract "$name" "$log" 2>/dev/null)
-	tally "$label: " 0 <<<"$out"
+	tally "$label: " 0 "$name" <<<"$out"
 	check_plan "$label: $name" || plan_ok=0
 
 	# A program that is not TAP (the demo) is one case, judged by rc.
@@ -249,7 +253,7 @@ count_kunit() {
 	awk '/@@NTSYNC dmesg-begin/,/@@NTSYNC dmesg-end/' "$log" | tr -d '\r' |
 		sed -n -e 's/^\[ *[0-9.]*\]     \(\(not \)\{0,1\}ok [0-9]*\) \(.*\)$/\1 - kunit.\3/p' \
 			-e 's/^\[ *[0-9.]*\]     \(1\.\.[0-9]*\)$/\1/p' |
-		tally "$label: " 0
+		tally "$label: " 0 kunit
 	check_plan "$label: kunit"
 	if [ "$tap_results" -eq 0 ]; then
 		fail "$label: kunit suite ran"
