@@ -280,6 +280,23 @@ int ntsync_pi_check_request(__u32 policy, __u32 prio)
 }
 
 /*
+ * @rec's boost ended without a restore of ours (the task changed its own
+ * attributes, or is exiting): account for it as restored, so that applied
+ * and restored boosts balance.
+ */
+static void ntsync_boost_ended(struct ntsync_boost *rec)
+{
+	if (rec->applied_prio == NTSYNC_NO_BOOST)
+		return;
+	ntsync_stat_add(NTSYNC_STAT_PI_BOOSTS_RESTORED, 1);
+	trace_ntsync_pi_boost(rec->task, rec->applied_prio,
+			      READ_ONCE(rec->task->normal_prio),
+			      NTSYNC_TRACE_RESTORED);
+	rec->applied_prio = NTSYNC_NO_BOOST;
+	rec->applied_policy = 0;
+}
+
+/*
  * If @rec's task changed its attributes itself since ntsync last set them,
  * its change stands: it becomes the base that every boost works from and
  * that is restored in the end, and nothing is applied until a boost beats
@@ -313,8 +330,7 @@ static void ntsync_boost_rebase(struct ntsync_boost *rec,
 	}
 	rec->base = now;
 	/* The task stands where it put itself: nothing of ours applies. */
-	rec->applied_prio = NTSYNC_NO_BOOST;
-	rec->applied_policy = 0;
+	ntsync_boost_ended(rec);
 }
 
 /* Take @rec out of the tables; freed with its task reference by @w. */
@@ -362,6 +378,7 @@ static void ntsync_boost_sweep(struct ntsync_pi_work *w)
 			rec->slots[slot].dev = NULL;
 		}
 		/* An exiting task is not changed any more: just let go. */
+		ntsync_boost_ended(rec);
 		ntsync_boost_retire(rec, w);
 	}
 }

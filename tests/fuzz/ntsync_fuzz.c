@@ -1536,7 +1536,8 @@ static void op_wait(struct worker *w, bool all)
 		if (has_alert && !(wait_entry_valid(&alert, on_dev2) &&
 				   alert.kind == K_EVENT))
 			inv |= A(EINVAL);
-		if (count > NTSYNC_MAX_WAIT_COUNT) {
+		/* Linux 7.x: every wait names an owner (checked first). */
+		if (count > NTSYNC_MAX_WAIT_COUNT || !a.owner) {
 			inv |= A(EINVAL);
 		} else if (!objs_ok) {
 			inv |= A(EFAULT);
@@ -1547,9 +1548,6 @@ static void op_wait(struct worker *w, bool all)
 				else if (ent[i].kind == K_MUTEX)
 					has_mutex = true;
 			}
-			/* Linux 7.x: every wait names an owner. */
-			if (!a.owner)
-				inv |= A(EINVAL);
 		}
 		if (all && !inv) {
 			/* Each object once, the alert included. */
@@ -2040,7 +2038,19 @@ static void set_fifo(int prio)
  * The waker of last resort: every wait blocked longer than --block-ms gets
  * SIGUSR1 (EINTR, no SA_RESTART), again and again until it returns, so no
  * wait can outlive the run; and random signals land mid-wait.
+ *
+ * One call does not return on a signal: a CHANNEL_SEND_PI whose request a
+ * receiver took waits for its reply through every non-fatal signal, and a
+ * fuzz receiver may never reply (it forgot the id, or its fd slot now holds
+ * another object).  When every other thread is done and the only ones left
+ * have stayed blocked through kicks for ORPHAN_KICKS block times, the
+ * process exits: the exit's SIGKILL of those threads is the fatal signal
+ * that abandons such a request, as it would in a real client.
  */
+#define ORPHAN_KICKS	5
+/* A child's exit status for that: the parent starts a new one. */
+#define EXIT_ORPHANED	3
+
 static void *watchdog_main(void *arg)
 {
 	uint64_t block_ns = (uint64_t)opt.block_ms * 1000000ull;
@@ -2050,7 +2060,8 @@ static void *watchdog_main(void *arg)
 	set_fifo(99);
 	rng_seed(&r, opt.seed ^ 0x5a5a5a5a5a5a5a5aull ^ (uint64_t)pc.p);
 	for (;;) {
-		bool all_done = true;
+		bool all_done = true, only_orphans = true;
+		unsigned int orphans = 0;
 		uint64_t now;
 
 		sleep_ns(1000000);
@@ -2061,6 +2072,11 @@ static void *watchdog_main(void *arg)
 
 			if (st != ST_DONE)
 				all_done = false;
+			if (st == ST_BLOCKING &&
+			    now - LOAD64(&ss->since) > ORPHAN_KICKS * block_ns)
+				orphans++;
+			else if (st != ST_DONE)
+				only_orphans = false;
 			if (st != ST_BLOCKING)
 				continue;
 			if (now - LOAD64(&ss->since) > block_ns ||
@@ -2071,6 +2087,9 @@ static void *watchdog_main(void *arg)
 		}
 		if (all_done)
 			return NULL;
+		if (orphans && only_orphans) {
+			_exit(EXIT_ORPHANED);
+		}
 	}
 }
 
@@ -2320,6 +2339,8 @@ struct child {
 static struct {
 	struct child c[MAX_PROCS];
 	unsigned int spawned, killed, killed_mid_wait, clean_exits;
+	/* Ended by the watchdog: its senders' requests could get no reply. */
+	unsigned int orphaned;
 	unsigned int bad_exits, hung;
 } run;
 
@@ -2408,6 +2429,19 @@ static unsigned int reap(bool respawn)
 			die("waitpid: %s", strerror(errno));
 		if (run.c[p].killed && WIFSIGNALED(status) &&
 		    WTERMSIG(status) == SIGKILL) {
+			settle_credits((int)p);
+			run.c[p].pid = 0;
+			if (respawn) {
+				run.c[p].inc++;
+				spawn((int)p);
+				alive++;
+			}
+			continue;
+		}
+		if (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == EXIT_ORPHANED) {
+			/* Ended as a killed one would: replaced likewise. */
+			run.orphaned++;
 			settle_credits((int)p);
 			run.c[p].pid = 0;
 			if (respawn) {
@@ -2791,8 +2825,9 @@ int main(int argc, char **argv)
 	}
 
 	children_ok = !run.bad_exits && !run.hung;
-	out("# children: %u started, %u killed on purpose, %u exited cleanly, %u failed, %u hung",
-	    run.spawned, run.killed, run.clean_exits, run.bad_exits, run.hung);
+	out("# children: %u started, %u killed on purpose, %u ended with unanswerable requests, %u exited cleanly, %u failed, %u hung",
+	    run.spawned, run.killed, run.orphaned, run.clean_exits,
+	    run.bad_exits, run.hung);
 	tap(children_ok, "children_exited_cleanly");
 
 	out("# %" PRIu64 " ioctls executed", ioctls);
