@@ -39,6 +39,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
+#include <linux/sched/rt.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -246,6 +247,11 @@ static unsigned int ntsync_own_rt_priority(void)
 	struct ntsync_boost *rec;
 
 	ntsync_sched_read(current, &now);
+	/*
+	 * The lock keeps the record alive; its fields change under
+	 * ntsync_pi_mutex, so this is a snapshot: a boost applied or ended
+	 * meanwhile is judged as it was when the call began.
+	 */
 	raw_spin_lock(&ntsync_boost_lock);
 	rec = ntsync_boost_find(current);
 	/* Boosted by us, and not changed since: its base is its own. */
@@ -326,6 +332,8 @@ static void ntsync_boost_rebase(struct ntsync_boost *rec,
 	    now.policy == rec->applied_policy &&
 	    now.rt_priority == MAX_RT_PRIO - 1 - rec->applied_prio) {
 		rec->base.nice = now.nice;
+		if (!rt_or_dl_prio(rec->base.normal_prio))
+			rec->base.normal_prio = NICE_TO_PRIO(now.nice);
 		return;
 	}
 	rec->base = now;
