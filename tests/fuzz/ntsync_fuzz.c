@@ -2415,6 +2415,7 @@ static unsigned int reap(bool respawn)
 	unsigned int alive = 0;
 
 	for (unsigned int p = 0; p < opt.procs; p++) {
+		bool orphaned;
 		int status;
 		pid_t r;
 
@@ -2427,21 +2428,12 @@ static unsigned int reap(bool respawn)
 		}
 		if (r < 0)
 			die("waitpid: %s", strerror(errno));
-		if (run.c[p].killed && WIFSIGNALED(status) &&
-		    WTERMSIG(status) == SIGKILL) {
-			settle_credits((int)p);
-			run.c[p].pid = 0;
-			if (respawn) {
-				run.c[p].inc++;
-				spawn((int)p);
-				alive++;
-			}
-			continue;
-		}
-		if (WIFEXITED(status) &&
-		    WEXITSTATUS(status) == EXIT_ORPHANED) {
-			/* Ended as a killed one would: replaced likewise. */
-			run.orphaned++;
+		orphaned = WIFEXITED(status) &&
+			   WEXITSTATUS(status) == EXIT_ORPHANED;
+		/* Killed on purpose, or ended as if: replaced. */
+		if (orphaned || (run.c[p].killed && WIFSIGNALED(status) &&
+				 WTERMSIG(status) == SIGKILL)) {
+			run.orphaned += orphaned;
 			settle_credits((int)p);
 			run.c[p].pid = 0;
 			if (respawn) {
