@@ -22,9 +22,9 @@
  * that owns the object; see ntsync_wait.c.
  *
  * Priority inheritance (ntsync_pi.c) works outside both: it runs after an
- * ioctl has dropped them, under its own sleeping ntsync_pi_mutex, because
- * changing a task's scheduling attributes must not happen under a raw
- * spinlock.  Lock order: ntsync_pi_mutex, then wait_all_lock, then
+ * ioctl has dropped them, under its own ntsync_pi_mutex (an rt_mutex: it
+ * passes priority on even on a non-RT kernel), because changing a task's
+ * scheduling attributes must not happen under a raw spinlock.  Lock order: ntsync_pi_mutex, then wait_all_lock, then
  * obj->lock, then ntsync_boost_lock (a raw spinlock for the table of
  * boosted tasks).
  *

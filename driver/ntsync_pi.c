@@ -16,7 +16,8 @@
  * ever takes a boosted state as its base.
  *
  * Locks:
- *   ntsync_pi_mutex (sleeping, rt_mutex based on PREEMPT_RT) serialises
+ *   ntsync_pi_mutex (an rt_mutex: sleeps, and its holder inherits the
+ *     priority of its waiters on RT and non-RT kernels alike) serialises
  *     every change of a contribution, its application with
  *     sched_setattr_nocheck(), the mutexes' pi_* fields, and the registry
  *     of blocked waiters.  Taken with no other ntsync lock held, since
@@ -37,7 +38,7 @@
 #include <linux/file.h>
 #include <linux/hashtable.h>
 #include <linux/module.h>
-#include <linux/mutex.h>
+#include <linux/rtmutex.h>
 #include <linux/sched.h>
 #include <linux/sched/rt.h>
 #include <linux/sched/signal.h>
@@ -99,7 +100,8 @@ struct ntsync_boost {
 	__u32 applied_policy;
 };
 
-static DEFINE_MUTEX(ntsync_pi_mutex);
+/* rt_mutex: a waiter lends its priority to the holder, on every kernel. */
+static DEFINE_RT_MUTEX(ntsync_pi_mutex);
 static DEFINE_RAW_SPINLOCK(ntsync_boost_lock);
 /* Live records by task; see the locking rules above. */
 static DEFINE_HASHTABLE(ntsync_boosts, 6);
@@ -590,13 +592,13 @@ static void ntsync_pi_unlock(struct ntsync_pi_work *w)
 	struct ntsync_boost *rec = w->self_rec;
 
 	if (!rec) {
-		mutex_unlock(&ntsync_pi_mutex);
+		rt_mutex_unlock(&ntsync_pi_mutex);
 		return;
 	}
 	w->self_rec = NULL;
 	preempt_disable();
 	ntsync_sched_apply(current, w->self_policy, w->self_prio, &rec->base);
-	mutex_unlock(&ntsync_pi_mutex);
+	rt_mutex_unlock(&ntsync_pi_mutex);
 	preempt_enable();
 }
 
@@ -740,7 +742,7 @@ static void ntsync_pi_run_chain(struct ntsync_pi_work *w)
 void ntsync_pi_mutex_changed(struct ntsync_obj *mutex,
 			     struct ntsync_pi_work *w)
 {
-	mutex_lock(&ntsync_pi_mutex);
+	rt_mutex_lock(&ntsync_pi_mutex);
 	ntsync_pi_chain_add(mutex);
 	ntsync_pi_run_chain(w);
 	ntsync_pi_unlock(w);
@@ -751,7 +753,7 @@ void ntsync_pi_wait_queued(struct ntsync_q *q, struct ntsync_pi_work *w)
 {
 	if (!q->has_mutex)
 		return;
-	mutex_lock(&ntsync_pi_mutex);
+	rt_mutex_lock(&ntsync_pi_mutex);
 	hash_add(ntsync_pi_waiters, &q->pi_hnode, (unsigned long)q->task);
 	q->pi_registered = true;
 	ntsync_pi_chain_add_q(q);
@@ -764,7 +766,7 @@ void ntsync_pi_wait_done(struct ntsync_q *q, struct ntsync_pi_work *w)
 {
 	if (!q->pi_registered)
 		return;
-	mutex_lock(&ntsync_pi_mutex);
+	rt_mutex_lock(&ntsync_pi_mutex);
 	hash_del(&q->pi_hnode);
 	q->pi_registered = false;
 	ntsync_pi_chain_add_q(q);
@@ -781,7 +783,7 @@ void ntsync_pi_mutex_release(struct ntsync_obj *mutex)
 	if (!mutex->u.mutex.pi_target)
 		return;
 	ntsync_pi_work_init(&w);
-	mutex_lock(&ntsync_pi_mutex);
+	rt_mutex_lock(&ntsync_pi_mutex);
 	if (mutex->u.mutex.pi_target) {
 		struct ntsync_boost *old = mutex->u.mutex.pi_target;
 
@@ -843,7 +845,7 @@ void ntsync_pi_slot_apply_if(struct task_struct *task,
 {
 	struct ntsync_boost *rec;
 
-	mutex_lock(&ntsync_pi_mutex);
+	rt_mutex_lock(&ntsync_pi_mutex);
 	if (still && !still(arg)) {
 		if (spare)
 			list_add(&spare->work_node, &w->to_free);
@@ -914,7 +916,7 @@ void ntsync_pi_device_release(struct ntsync_device *dev)
 	int bkt, slot;
 
 	ntsync_pi_work_init(&w);
-	mutex_lock(&ntsync_pi_mutex);
+	rt_mutex_lock(&ntsync_pi_mutex);
 	/* Insertions and removals need this mutex: safe to walk. */
 	hash_for_each_safe(ntsync_boosts, bkt, tmp, rec, hnode) {
 		bool hit = false;

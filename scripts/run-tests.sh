@@ -74,7 +74,15 @@ start=$(date +%s)
 mkdir -p "$logs"
 
 pass() { passed=$((passed + 1)); echo "ok - $1"; }
-fail() { failed=$((failed + 1)); echo "not ok - $1"; }
+# The first failures and each failed VM's kernel evidence, printed again
+# right before the summary: the end of a long log is what a reader sees.
+recap=()
+fail() {
+	failed=$((failed + 1))
+	echo "not ok - $1"
+	[ "$failed" -le 10 ] && recap+=("not ok - $1")
+	return 0
+}
 skip() { skipped=$((skipped + 1)); echo "ok - $1 # SKIP $2"; }
 summary() { echo "$passed passed, $failed failed, $skipped skipped"; }
 
@@ -205,6 +213,15 @@ vm_suite() {
 		--timeout 2400 --prog-timeout 900 --log "$log" "${args[@]}" \
 		>"$log.out" 2>&1
 	summary=$log.summary
+	if [ -f "$summary" ] && ! grep -qx 'verdict=pass' "$summary"; then
+		recap+=("$label VM: $(grep -E '^vm: (verdict|boot)' "$log.out" |
+			tr '\n' ' ')")
+		while IFS= read -r line; do
+			recap+=("$label VM: $line")
+		done < <(sed -n '/^vm: \(dmesg NOT clean\|console shows\|last console lines\)/,$p' \
+			"$log.out" | grep -v '^vm: \(boot+run\|log\|verdict\)' |
+			head -n 25)
+	fi
 	if [ ! -f "$summary" ]; then
 		fail "$label: vm ran (no summary; see $log.out)"
 		sed 's/^/#   /' "$log.out" | tail -30
@@ -410,6 +427,10 @@ if [ "$skipped" -gt 0 ]; then
 fi
 if [ $((passed + failed)) -eq 0 ]; then
 	fail "suite: some case ran"
+fi
+if [ "${#recap[@]}" -gt 0 ]; then
+	echo "# recap of the failures (first 10, and each failed VM's kernel evidence):"
+	printf '#   %s\n' "${recap[@]}"
 fi
 echo "# total time $(( $(date +%s) - start )) s"
 summary
