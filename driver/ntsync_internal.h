@@ -24,9 +24,9 @@
  * Priority inheritance (ntsync_pi.c) works outside both: it runs after an
  * ioctl has dropped them, under its own ntsync_pi_mutex (an rt_mutex: it
  * passes priority on even on a non-RT kernel), because changing a task's
- * scheduling attributes must not happen under a raw spinlock.  Lock order: ntsync_pi_mutex, then wait_all_lock, then
- * obj->lock, then ntsync_boost_lock (a raw spinlock for the table of
- * boosted tasks).
+ * scheduling attributes must not happen under a raw spinlock.  Lock order:
+ * ntsync_pi_mutex, then wait_all_lock, then obj->lock, then
+ * ntsync_boost_lock (a raw spinlock for the table of boosted tasks).
  *
  * Lifetimes: an object lives as long as its file.  Every wait holds a file
  * reference on each object it waits on, so closing an object's last fd while
