@@ -319,9 +319,10 @@ done < <(make -s -C "$top/tests" BUILD="$build" list-debug)
 # A million fuzzed ioctls on the RT kernel, besides the suite's own short
 # fuzz runs on the RT and generic kernels.  Some 4000 ioctls a second since
 # a served SEND_PI waits through signals (fuzz processes whose requests no
-# receiver will answer are replaced, see the fuzzer's watchdog): up to seven
-# minutes.
-fuzz_million="$progs_dir/ntsync_fuzz --ops 1000000 --min-ops 1000000 --seconds 420"
+# receiver will answer are replaced, see the fuzzer's watchdog): four
+# minutes on a quiet host.  The time bound is what a host shared with other
+# VMs needs (it halves the rate): the count is the promise, not the speed.
+fuzz_million="$progs_dir/ntsync_fuzz --ops 1000000 --min-ops 1000000 --seconds 840"
 # The debug kernel instead fuzzes for five minutes (64-bit) and one minute
 # (32-bit): under KASAN and lockdep it sustains some 400-700 ioctls a
 # second (a million would take half an hour), and the rate swings from boot
