@@ -54,6 +54,8 @@
 #define SEC_STACK	(64 * 1024)
 #define SEC_BATCH	20
 #define SEC_WARMUP	10
+/* Kept samples a point gets even when its budget is spent. */
+#define SEC_MIN_KEPT	10
 #define SEC_MAX_POINTS	5
 #define SEC_QUIT	UINT64_MAX
 /* The measuring thread of the queue rows, above every waiter. */
@@ -164,10 +166,17 @@ static bool sec_resource_error(int ret)
 	       ret == -EMFILE || ret == -ENFILE;
 }
 
-/* Time left for one point's samples. */
-static uint64_t sec_budget_end(const struct sec_run *r)
+/*
+ * Whether sample @smp of a point is one too many: the warm-up samples, then
+ * at least SEC_MIN_KEPT kept ones, then until a third of the series budget,
+ * counted from the end of the warm-up, is spent.
+ */
+static bool sec_out_of_time(const struct sec_run *r, unsigned int smp,
+			    uint64_t *end)
 {
-	return now_ns() + (uint64_t)r->cfg->budget_ms * 1000000ull / 3;
+	if (smp == SEC_WARMUP)
+		*end = now_ns() + (uint64_t)r->cfg->budget_ms * 1000000ull / 3;
+	return smp >= SEC_WARMUP + SEC_MIN_KEPT && now_ns() > *end;
 }
 
 /* ---- REPLY with n dispatched requests -------------------------------- */
@@ -323,12 +332,12 @@ static void rp_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 
 	/* Every sender is blocked in SEND_PI, its request DISPATCHED. */
 	sec_sampling(r, true);
-	budget_end = sec_budget_end(r);
+	budget_end = 0;
 	for (smp = 0; smp < r->cfg->growth_samples + SEC_WARMUP; smp++) {
 		bool keep = smp >= SEC_WARMUP;
 		uint64_t t0, t1;
 
-		if (smp > SEC_WARMUP && now_ns() > budget_end) {
+		if (sec_out_of_time(r, smp, &budget_end)) {
 			series_extra_text(newest, "budget", "hit");
 			break;
 		}
@@ -461,11 +470,11 @@ static void tk_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 	*setup_ns = now_ns() - t_setup;
 	sec_progress("token", n, *setup_ns);
 
-	budget_end = sec_budget_end(r);
+	budget_end = 0;
 	for (smp = 0; smp < r->cfg->growth_samples + SEC_WARMUP; smp++) {
 		uint64_t t0, t1;
 
-		if (smp > SEC_WARMUP && now_ns() > budget_end) {
+		if (sec_out_of_time(r, smp, &budget_end)) {
 			series_extra_text(s, "budget", "hit");
 			break;
 		}
@@ -548,13 +557,13 @@ static void qw_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 	sec_progress("queue", n, *setup_ns);
 
 	sec_sampling(r, true);
-	budget_end = sec_budget_end(r);
+	budget_end = 0;
 	for (smp = 0; smp < r->cfg->growth_samples + SEC_WARMUP; smp++) {
 		bool keep = smp >= SEC_WARMUP;
 		unsigned int done = atomic_load(&pool.done);
 		uint64_t t0, t1;
 
-		if (smp > SEC_WARMUP && now_ns() > budget_end) {
+		if (sec_out_of_time(r, smp, &budget_end)) {
 			series_extra_text(ws, "budget", "hit");
 			break;
 		}
@@ -722,11 +731,11 @@ static void pw_point(struct sec_run *r, unsigned int p, int mtx)
 
 	t_start = now_ns();
 	ops0 = atomic_load(&sh.ops);
-	budget_end = sec_budget_end(r);
+	budget_end = 0;
 	for (smp = 0; smp < r->cfg->growth_samples + SEC_WARMUP; smp++) {
 		uint64_t t0, t1;
 
-		if (smp > SEC_WARMUP && now_ns() > budget_end) {
+		if (sec_out_of_time(r, smp, &budget_end)) {
 			series_extra_text(s, "budget", "hit");
 			break;
 		}
