@@ -8,8 +8,10 @@
 #                   (scripts/run-tests.sh; CHECK_ARGS="--only rt" for one
 #                   part)
 #   make bench      install what is missing, build, run the benchmark suite
-#                   in QEMU (scripts/run-bench.sh; BENCH_ARGS=--quick for a
-#                   short run) and plot it into $(BUILD)/bench
+#                   in QEMU on the RT kernel, then its inversion scenario on
+#                   the generic kernel (scripts/run-bench.sh; BENCH_ARGS=
+#                   --quick for a short run, --no-generic-inversion for one
+#                   boot) and plot it into $(BUILD)/bench
 #   make lint       checkpatch, sparse and W=1 on the driver
 #
 # Build products go to $(BUILD) (default ./build), never into the sources.

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BENCH_MAX_SERIES	24
+#define BENCH_MAX_SERIES	40
 #define BENCH_MAX_EXTRA		10
 
 enum bench_unit {
@@ -98,6 +98,14 @@ extern const size_t bench_nscenarios;
 
 struct series *res_add(struct result *res, const char *name,
 		       enum bench_unit unit);
+/*
+ * A row of a growth curve: "@prefix.n=@n" ("n=@n" without a prefix), in
+ * µs, extra "n" = @n, in @group.  Rows of a group share the first one (the
+ * smallest n) as reference, so the ratio column reads row median / n=1
+ * median once the scenario sets RATIO_ROW_OVER_REF.
+ */
+struct series *res_add_growth(struct result *res, const char *prefix,
+			      unsigned int n, int group);
 void series_push(struct series *s, double v);
 void series_unsupported(struct series *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -157,6 +165,13 @@ bool wait_sleeping(pid_t tid, uint64_t timeout_ns);
 /* Start a thread with a small stack (the process is mlockall'ed).
  * 0 or a negative errno. */
 int thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+/* The same with a stack of @stack bytes (thousands of threads). */
+int thread_start_stack(pthread_t *t, void *(*fn)(void *), void *arg,
+		       size_t stack);
+
+/* A handler that does nothing, without SA_RESTART: a blocked call that
+ * @sig interrupts fails with EINTR (the watchdogs' alarm(), SIGUSR1). */
+void bench_install_noop(int sig);
 
 /* ---- Futex helpers --------------------------------------------------- */
 
@@ -171,6 +186,51 @@ struct gate {
 void gate_init(struct gate *g);
 void gate_wait(struct gate *g);
 void gate_open(struct gate *g);
+
+/* ---- Parked waiters (waiters.c) ------------------------------------ */
+
+/* Owner id of the benchmark's waits: none needs one, but 0 is EINVAL. */
+#define BENCH_WAIT_OWNER	1
+
+struct wpool;
+
+struct waiter {
+	struct wpool *pool;
+	unsigned int idx;
+	pthread_t th;
+	atomic_int tid;
+	atomic_uint armed;	/* 1 from just before a wait until it returns */
+	int policy;
+	int prio;		/* SCHED_OTHER: the nice value (0: unchanged) */
+};
+
+struct wpool {
+	int dev, sem;
+	atomic_uint stop;
+	atomic_uint done;	/* futex: bumped after each wake */
+	atomic_int last;	/* index of the waiter woken last */
+	_Atomic uint64_t t_wake;
+	atomic_int err;		/* first error (negative errno) */
+	struct waiter *w;
+	unsigned int n, started;
+};
+
+/*
+ * Start @n threads (stacks of @stack bytes) that wait on semaphore @sem, in
+ * the class @prio_of gives waiter i (NULL: SCHED_OTHER).  0 or a negative
+ * errno; p->started threads run either way, wpool_stop() ends them.
+ */
+int wpool_start(struct wpool *p, int dev, int sem, unsigned int n,
+		size_t stack, void (*prio_of)(unsigned int i, int *policy, int *prio));
+/* Wait until @w sleeps in its wait; false after 5 s or a waiter error. */
+bool wpool_parked(struct waiter *w);
+/* Index of the first waiter that never parked, or -1. */
+int wpool_all_parked(struct wpool *p);
+/* Wait until a waiter reports a wake after @done_before; 0, -ETIMEDOUT
+ * after 10 s, or a waiter's error. */
+int wpool_await_wake(struct wpool *p, unsigned int done_before);
+/* Stop and join every waiter, free the pool. */
+void wpool_stop(struct wpool *p);
 
 /* ---- Module parameter "pi" ------------------------------------------- */
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Check a bench.json written by ntsync-bench: it parses, names its
-environment, and every series of every scenario has a figure (status "ok"
-with a numeric median).  A series the benchmark marked "unsupported" (no
+environment, every scenario is labelled with its kernel ("rt" or
+"generic"), every boot listed in "runs" (scripts/run-bench.sh adds the
+generic kernel's inversion run) has its scenarios in the list, and every
+series of every scenario has a figure (status "ok" with a numeric median).  A series the benchmark marked "unsupported" (no
 NSPA extensions, no SCHED_FIFO...) fails, since make check runs it on this
 project's module; --allow-unsupported accepts it, for a run elsewhere.
 Prints TAP-style lines, then the plan; exits 1 if a check failed.
@@ -48,6 +50,17 @@ def main(argv):
     scenarios = data.get("scenarios") or []
     result(len(scenarios) >= 8, "all_scenarios_present",
            f"{len(scenarios)} scenarios")
+    unlabelled = [sc.get("name") for sc in scenarios
+                  if sc.get("kernel") not in ("rt", "generic")]
+    result(not unlabelled, "scenarios_labelled_by_kernel",
+           f"no kernel label on {unlabelled}")
+    for run in data.get("runs") or []:
+        have = {sc.get("name") for sc in scenarios
+                if sc.get("kernel") == run.get("kernel")}
+        lost = [name for name in run.get("scenarios") or [] if name not in have]
+        result(bool(run.get("scenarios")) and not lost,
+               f"run_{run.get('kernel')}_present",
+               f"scenarios {lost or 'none'} of the {run.get('kernel')} run missing")
     for sc in scenarios:
         bad = []
         for s in sc.get("series", []):
@@ -63,7 +76,8 @@ def main(argv):
                 bad.append(f"{s.get('name')}: status={status} median={median}")
         if not sc.get("series"):
             bad.append("no series")
-        result(not bad, f"{sc.get('name')}_has_figures", "; ".join(bad))
+        label = "" if sc.get("kernel") in (None, "rt") else f"@{sc.get('kernel')}"
+        result(not bad, f"{sc.get('name')}{label}_has_figures", "; ".join(bad))
     print(f"1..{n}")
     return 1 if failed else 0
 

@@ -37,6 +37,7 @@ const struct scenario bench_scenarios[] = {
 	{ "growth-wait-any", "WAIT_ANY cost as the object count goes 1..64", run_growth_any },
 	{ "growth-wait-all", "WAIT_ALL cost as the object count goes 1..64", run_growth_all },
 	{ "growth-wake", "wake cost as the number of queued waiters goes 1..64", run_growth_wake },
+	{ "raw-sections", "REPLY, SEND_PI+RECV2, queueing, wake and MUTEX_UNLOCK as caller-controlled counts grow to 10000", run_raw_sections },
 };
 const size_t bench_nscenarios = sizeof(bench_scenarios) / sizeof(bench_scenarios[0]);
 
@@ -45,14 +46,14 @@ struct target {
 	const char *text;
 	bool known;
 	bool met;
-	char detail[192];
+	char detail[320];
 };
 
 struct run_state {
 	struct result res[32];
 	bool selected[32];
 	double seconds[32];
-	struct target targets[8];
+	struct target targets[10];
 	int ntargets;
 };
 
@@ -169,6 +170,18 @@ static bool row_ratio(const struct result *res, const struct series *s,
 	return true;
 }
 
+/* Contents of a small sysfs/proc file without the trailing newline. */
+static bool read_small(const char *path, char *buf, size_t len);
+
+/* The kernel's flavour, labelling every row: "rt" (PREEMPT_RT) or "generic". */
+static const char *kernel_flavour(void)
+{
+	char buf[8];
+
+	return read_small("/sys/kernel/realtime", buf, sizeof(buf)) &&
+	       buf[0] == '1' ? "rt" : "generic";
+}
+
 static void print_table(struct run_state *st)
 {
 	size_t i;
@@ -186,8 +199,9 @@ static void print_table(struct run_state *st)
 	       pi < 0 ? "n/a" : pi ? "on" : "off",
 	       getenv("NTSYNC_BENCH_HOST") ? ", host: " : "",
 	       getenv("NTSYNC_BENCH_HOST") ? getenv("NTSYNC_BENCH_HOST") : "");
-	printf("%-16s %-22s %-5s %6s %10s %10s %10s %10s  %s\n", "scenario",
-	       "series", "unit", "n", "min", "median", "p99", "max", "ratio / notes");
+	printf("%-16s %-7s %-22s %-5s %6s %10s %10s %10s %10s  %s\n", "scenario",
+	       "kernel", "series", "unit", "n", "min", "median", "p99", "max",
+	       "ratio / notes");
 	for (i = 0; i < bench_nscenarios; i++) {
 		struct result *res = &st->res[i];
 
@@ -200,8 +214,8 @@ static void print_table(struct run_state *st)
 			double r;
 
 			if (s->status != ST_OK) {
-				printf("%-16s %-22s %-5s %6s %10s %10s %10s %10s  %s: %s\n",
-				       j ? "" : bench_scenarios[i].name, s->name,
+				printf("%-16s %-7s %-22s %-5s %6s %10s %10s %10s %10s  %s: %s\n",
+				       j ? "" : bench_scenarios[i].name, kernel_flavour(), s->name,
 				       unit_str(s->unit), "-", "-", "-", "-", "-",
 				       status_str(s->status), s->reason);
 				continue;
@@ -231,8 +245,8 @@ static void print_table(struct run_state *st)
 					off += snprintf(notes + off, sizeof(notes) - off,
 							" %s=%.4g", e->key, e->val);
 			}
-			printf("%-16s %-22s %-5s %6zu %10s %10s %10s %10s  %s\n",
-			       j ? "" : bench_scenarios[i].name, s->name,
+			printf("%-16s %-7s %-22s %-5s %6zu %10s %10s %10s %10s  %s\n",
+			       j ? "" : bench_scenarios[i].name, kernel_flavour(), s->name,
 			       unit_str(s->unit), s->sum.n, mn, md, p99, mx, notes);
 		}
 		if (res->note[0])
@@ -338,6 +352,55 @@ static void eval_targets(struct run_state *st)
 	}
 }
 
+/*
+ * raw-sections: each row group's growth from n=1 to the largest n that ran
+ * (the last row of the group); <= 2x everywhere is log-like.
+ */
+static void eval_sections(struct run_state *st)
+{
+	int i = find_scenario("raw-sections"), j, g;
+	struct target *t = add_target(st, "raw-sections",
+				      "raw-sections growth n=max / n=1 <= 2x in every row group");
+	size_t off = 0;
+	bool any = false, met = true;
+	struct result *res;
+
+	if (i < 0 || !st->selected[i])
+		return;
+	res = &st->res[i];
+	for (g = 0; g <= res->s[res->ns ? res->ns - 1 : 0].group && res->ns; g++) {
+		const struct series *ref = NULL, *last = NULL;
+		const struct bench_extra *x;
+		char group[48];
+		char *dot;
+
+		for (j = 0; j < res->ns; j++) {
+			if (res->s[j].group != g || res->s[j].status != ST_OK)
+				continue;
+			if (!ref)
+				ref = &res->s[j];
+			last = &res->s[j];
+		}
+		if (!ref || last == ref || ref->sum.p50 <= 0)
+			continue;
+		snprintf(group, sizeof(group), "%s", ref->name);
+		dot = strchr(group, '.');
+		if (dot)
+			*dot = 0;
+		x = series_get_extra(last, "n");
+		any = true;
+		met = met && last->sum.p50 / ref->sum.p50 <= 2.0;
+		if (off < sizeof(t->detail))
+			off += snprintf(t->detail + off, sizeof(t->detail) - off,
+					"%s%s %.1fx@%g", off ? ", " : "", group,
+					last->sum.p50 / ref->sum.p50, x ? x->val : 0);
+	}
+	t->known = any;
+	t->met = any && met;
+	if (!any)
+		snprintf(t->detail, sizeof(t->detail), "not measured");
+}
+
 static void print_targets(struct run_state *st)
 {
 	int i;
@@ -380,7 +443,6 @@ static void json_num(FILE *f, double v)
 		fputs("null", f);
 }
 
-/* Contents of a small sysfs/proc file without the trailing newline. */
 static bool read_small(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "re");
@@ -422,6 +484,7 @@ static void json_env(FILE *f, const struct bench_cfg *cfg)
 		fprintf(f, ",\n    \"host\": ");
 		json_str(f, getenv("NTSYNC_BENCH_HOST"));
 	}
+	fprintf(f, ",\n    \"kernel_flavour\": \"%s\"", kernel_flavour());
 	fprintf(f, ",\n    \"preempt_rt\": %s",
 		read_small("/sys/kernel/realtime", buf, sizeof(buf)) &&
 		buf[0] == '1' ? "true" : "false");
@@ -539,6 +602,7 @@ static int write_json(struct run_state *st, const struct bench_cfg *cfg,
 			continue;
 		fprintf(f, "%s\n    {\"name\": ", first ? "" : ",");
 		json_str(f, bench_scenarios[i].name);
+		fprintf(f, ", \"kernel\": \"%s\"", kernel_flavour());
 		fprintf(f, ", \"description\": ");
 		json_str(f, bench_scenarios[i].desc);
 		fprintf(f, ", \"seconds\": %.2f", st->seconds[i]);
@@ -830,6 +894,7 @@ int main(int argc, char **argv)
 	pi_param_restore();
 
 	eval_targets(&st);
+	eval_sections(&st);
 	print_table(&st);
 	print_targets(&st);
 	if (json && write_json(&st, &cfg, json))

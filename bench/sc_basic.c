@@ -19,8 +19,8 @@
 #include "ntsync.h"
 #include "bench.h"
 
-/* Owner id of the waits here: none acquires a mutex, but 0 is EINVAL. */
-#define BENCH_OWNER	1
+/* Owner id of the waits here: none acquires a mutex. */
+#define BENCH_OWNER	BENCH_WAIT_OWNER
 #include "scenarios.h"
 
 #define FLOOR_BATCH	50
@@ -146,7 +146,7 @@ static void run_growth_wait(const struct bench_cfg *cfg, struct result *res,
 {
 	struct series *s[GROWTH_POINTS];
 	int dev, ev[GROWTH_MAX], nev = 0;
-	char why[192], name[32];
+	char why[192];
 	size_t p;
 	int i;
 
@@ -155,11 +155,8 @@ static void run_growth_wait(const struct bench_cfg *cfg, struct result *res,
 		 all ? "WAIT_ALL on n signaled manual-reset events; mean per call, batches of %d" :
 		 "WAIT_ANY on n manual-reset events, only the last signaled; mean per call, batches of %d",
 		 GROWTH_BATCH);
-	for (p = 0; p < GROWTH_POINTS; p++) {
-		snprintf(name, sizeof(name), "n=%u", growth_n[p]);
-		s[p] = res_add(res, name, UNIT_US);
-		series_extra(s[p], "n", growth_n[p]);
-	}
+	for (p = 0; p < GROWTH_POINTS; p++)
+		s[p] = res_add_growth(res, NULL, growth_n[p], 0);
 	dev = bench_open_dev(why, sizeof(why));
 	if (dev < 0) {
 		for (p = 0; p < GROWTH_POINTS; p++)
@@ -223,110 +220,35 @@ void run_growth_all(const struct bench_cfg *cfg, struct result *res)
 
 /* ---- Growth: wake cost against the number of queued waiters ---------- */
 
-struct wk_shared {
-	int dev, sem;
-	atomic_uint stop;
-	atomic_uint done;	/* futex: bumped after each wake */
-	atomic_int last;	/* index of the thread woken last */
-	_Atomic uint64_t t_wake;
-	atomic_int err;		/* first error (negative errno) */
-};
-
-struct wk_thread {
-	struct wk_shared *sh;
-	int idx;
-	pthread_t th;
-	atomic_int tid;
-	atomic_uint armed;	/* 1 from just before a wait until it returns */
-};
-
-static void *wk_main(void *arg)
-{
-	struct wk_thread *w = arg;
-	struct wk_shared *sh = w->sh;
-	uint32_t idx;
-
-	atomic_store(&w->tid, bench_gettid());
-	/* The measuring thread may be SCHED_FIFO: do not inherit that. */
-	sched_self(SCHED_OTHER, 0);
-	for (;;) {
-		uint64_t t;
-		int ret;
-
-		atomic_store(&w->armed, 1);
-		ret = ntsync_wait_any(sh->dev, &sh->sem, 1, BENCH_OWNER, 0,
-				      ntsync_deadline_ns(CLOCK_MONOTONIC, 30000000000ll),
-				      0, &idx);
-		t = now_ns();
-		atomic_store(&w->armed, 0);
-		if (atomic_load(&sh->stop))
-			break;
-		if (ret) {
-			int zero = 0;
-
-			atomic_compare_exchange_strong(&sh->err, &zero, ret);
-		}
-		atomic_store(&sh->t_wake, t);
-		atomic_store(&sh->last, w->idx);
-		atomic_fetch_add(&sh->done, 1);
-		futex_wake(&sh->done, 1);
-		if (ret)
-			break;
-	}
-	return NULL;
-}
-
-/* Wait until thread @w is parked in its wait. */
-static bool wk_parked(struct wk_thread *w)
-{
-	uint64_t end = now_ns() + 5000000000ull;
-
-	while (!atomic_load(&w->armed) || !atomic_load(&w->tid)) {
-		if (now_ns() > end)
-			return false;
-		sleep_ns(20000);
-	}
-	return wait_sleeping(atomic_load(&w->tid), 5000000000ull);
-}
-
 static void wk_point(const struct bench_cfg *cfg, int dev, unsigned int n,
 		     struct series *call, struct series *lat)
 {
-	static struct wk_thread thr[GROWTH_MAX];
-	struct wk_shared sh = { .dev = dev };
-	unsigned int i, started = 0, smp;
+	struct wpool pool;
+	unsigned int smp;
 	uint64_t budget_end;
 	uint32_t prev;
+	int sem, ret, w;
 
-	sh.sem = ntsync_sem_create(dev, 0, 0x7fffffff);
-	if (sh.sem < 0) {
-		series_error(call, "CREATE_SEM: %s", strerror(-sh.sem));
-		series_error(lat, "CREATE_SEM: %s", strerror(-sh.sem));
+	sem = ntsync_sem_create(dev, 0, 0x7fffffff);
+	if (sem < 0) {
+		series_error(call, "CREATE_SEM: %s", strerror(-sem));
+		series_error(lat, "CREATE_SEM: %s", strerror(-sem));
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		int ret;
-
-		memset(&thr[i], 0, sizeof(thr[i]));
-		thr[i].sh = &sh;
-		thr[i].idx = (int)i;
-		ret = thread_start(&thr[i].th, wk_main, &thr[i]);
-		if (ret) {
-			series_error(call, "pthread_create: %s", strerror(-ret));
-			goto stop;
-		}
-		started++;
+	ret = wpool_start(&pool, dev, sem, n, 256 * 1024, NULL);
+	if (ret) {
+		series_error(call, "pthread_create: %s", strerror(-ret));
+		goto stop;
 	}
-	for (i = 0; i < n; i++)
-		if (!wk_parked(&thr[i])) {
-			series_error(call, "waiter %u never parked", i);
-			goto stop;
-		}
+	w = wpool_all_parked(&pool);
+	if (w >= 0) {
+		series_error(call, "waiter %d never parked", w);
+		goto stop;
+	}
 	budget_end = now_ns() + (uint64_t)cfg->budget_ms * 1000000ull / 3;
 	for (smp = 0; smp < cfg->growth_samples + 10; smp++) {
-		unsigned int done = atomic_load(&sh.done);
-		uint64_t t0, t1, end;
-		int ret, w;
+		unsigned int done = atomic_load(&pool.done);
+		uint64_t t0, t1;
 
 		if (smp > 10 && now_ns() > budget_end) {
 			series_extra_text(call, "budget", "hit");
@@ -335,31 +257,27 @@ static void wk_point(const struct bench_cfg *cfg, int dev, unsigned int n,
 		}
 
 		t0 = now_ns();
-		ret = ntsync_sem_release(sh.sem, 1, &prev);
+		ret = ntsync_sem_release(sem, 1, &prev);
 		t1 = now_ns();
 		if (ret) {
 			series_error(call, "SEM_RELEASE: %s", strerror(-ret));
 			goto stop;
 		}
-		end = now_ns() + 10000000000ull;
-		while (atomic_load(&sh.done) == done) {
-			futex_wait(&sh.done, done, 100000000ull);
-			if (now_ns() > end) {
-				series_error(call, "no waiter woke in 10 s");
-				goto stop;
-			}
-		}
-		if (atomic_load(&sh.err)) {
-			series_error(call, "WAIT_ANY: %s", strerror(-atomic_load(&sh.err)));
+		ret = wpool_await_wake(&pool, done);
+		if (ret == -ETIMEDOUT) {
+			series_error(call, "no waiter woke in 10 s");
+			goto stop;
+		} else if (ret) {
+			series_error(call, "WAIT_ANY: %s", strerror(-ret));
 			goto stop;
 		}
 		/* The first samples warm up caches and the waiters' paths. */
 		if (smp >= 10) {
 			series_push(call, (double)(t1 - t0) / 1e3);
-			series_push(lat, (double)(atomic_load(&sh.t_wake) - t0) / 1e3);
+			series_push(lat, (double)(atomic_load(&pool.t_wake) - t0) / 1e3);
 		}
-		w = atomic_load(&sh.last);
-		if (!wk_parked(&thr[w])) {
+		w = atomic_load(&pool.last);
+		if (!wpool_parked(&pool.w[w])) {
 			series_error(call, "waiter %d never parked again", w);
 			goto stop;
 		}
@@ -367,18 +285,14 @@ static void wk_point(const struct bench_cfg *cfg, int dev, unsigned int n,
 stop:
 	if (call->status != ST_OK)
 		series_error(lat, "%s", call->reason);
-	atomic_store(&sh.stop, 1);
-	if (started)
-		ntsync_sem_release(sh.sem, started, &prev);
-	for (i = 0; i < started; i++)
-		pthread_join(thr[i].th, NULL);
-	close(sh.sem);
+	wpool_stop(&pool);
+	close(sem);
 }
 
 void run_growth_wake(const struct bench_cfg *cfg, struct result *res)
 {
 	struct series *call[GROWTH_POINTS], *lat[GROWTH_POINTS];
-	char why[192], name[32];
+	char why[192];
 	bool rt;
 	size_t p;
 	int dev;
@@ -391,18 +305,10 @@ void run_growth_wake(const struct bench_cfg *cfg, struct result *res)
 		 "n SCHED_OTHER threads queued on one semaphore, released by a %s thread; "
 		 "call = SEM_RELEASE(1) ioctl time, latency = release to the woken waiter running",
 		 rt ? "SCHED_FIFO" : "SCHED_OTHER (no RT permission)");
-	for (p = 0; p < GROWTH_POINTS; p++) {
-		snprintf(name, sizeof(name), "call.n=%u", growth_n[p]);
-		call[p] = res_add(res, name, UNIT_US);
-		series_extra(call[p], "n", growth_n[p]);
-		call[p]->group = 0;
-	}
-	for (p = 0; p < GROWTH_POINTS; p++) {
-		snprintf(name, sizeof(name), "latency.n=%u", growth_n[p]);
-		lat[p] = res_add(res, name, UNIT_US);
-		series_extra(lat[p], "n", growth_n[p]);
-		lat[p]->group = 1;
-	}
+	for (p = 0; p < GROWTH_POINTS; p++)
+		call[p] = res_add_growth(res, "call", growth_n[p], 0);
+	for (p = 0; p < GROWTH_POINTS; p++)
+		lat[p] = res_add_growth(res, "latency", growth_n[p], 1);
 	dev = bench_open_dev(why, sizeof(why));
 	if (dev < 0) {
 		for (p = 0; p < GROWTH_POINTS; p++) {

@@ -37,22 +37,6 @@
 #define RTT_WARMUP	50
 #define BOOST_PRIO	20
 
-static void noop_handler(int sig)
-{
-	(void)sig;
-}
-
-static void install_noop(int sig)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = noop_handler;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;	/* no SA_RESTART: blocked calls fail with EINTR */
-	sigaction(sig, &sa, NULL);
-}
-
 /* ---- Round-trip transports ------------------------------------------- */
 
 enum rpc_kind { RPC_CHANNEL, RPC_CHANNEL_BOOST, RPC_FUTEX, RPC_UNIX, RPC_PIPE, RPC_KINDS };
@@ -270,7 +254,7 @@ void run_channel_rtt(const struct bench_cfg *cfg, struct result *res)
 		 "peers: client SCHED_OTHER", BOOST_PRIO, BOOST_PRIO);
 	for (k = 0; k < RPC_KINDS; k++)
 		s[k] = res_add(res, rpc_names[k], UNIT_US);
-	install_noop(SIGALRM);
+	bench_install_noop(SIGALRM);
 	dev = bench_open_dev(why, sizeof(why));
 	if (dev < 0) {
 		series_unsupported(s[RPC_CHANNEL], "%s", why);
@@ -508,7 +492,7 @@ static double bu_trial(int dev, bool drain, unsigned int ms, double *per_wait,
 	}
 	/* Senders stuck in SEND_PI (only after an error): interrupt them. */
 	if (started) {
-		install_noop(SIGUSR1);
+		bench_install_noop(SIGUSR1);
 		for (i = 0; i < started; i++) {
 			while (!atomic_load(&snd[i].done)) {
 				pthread_kill(snd[i].th, SIGUSR1);

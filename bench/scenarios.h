@@ -16,5 +16,6 @@ void run_burst(const struct bench_cfg *cfg, struct result *res);
 void run_growth_any(const struct bench_cfg *cfg, struct result *res);
 void run_growth_all(const struct bench_cfg *cfg, struct result *res);
 void run_growth_wake(const struct bench_cfg *cfg, struct result *res);
+void run_raw_sections(const struct bench_cfg *cfg, struct result *res);
 
 #endif /* NTSYNC_BENCH_SCENARIOS_H */

@@ -41,6 +41,22 @@ struct series *res_add(struct result *res, const char *name,
 	return s;
 }
 
+struct series *res_add_growth(struct result *res, const char *prefix,
+			      unsigned int n, int group)
+{
+	struct series *s;
+	char name[48];
+
+	if (prefix)
+		snprintf(name, sizeof(name), "%s.n=%u", prefix, n);
+	else
+		snprintf(name, sizeof(name), "n=%u", n);
+	s = res_add(res, name, UNIT_US);
+	series_extra(s, "n", n);
+	s->group = group;
+	return s;
+}
+
 void series_push(struct series *s, double v)
 {
 	if (s->n == s->cap) {
@@ -401,16 +417,38 @@ bool wait_sleeping(pid_t tid, uint64_t timeout_ns)
 	}
 }
 
-int thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+int thread_start_stack(pthread_t *t, void *(*fn)(void *), void *arg,
+		       size_t stack)
 {
 	pthread_attr_t attr;
 	int err;
 
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_attr_setstacksize(&attr, stack);
 	err = pthread_create(t, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
 	return -err;
+}
+
+int thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	return thread_start_stack(t, fn, arg, 256 * 1024);
+}
+
+static void noop_handler(int sig)
+{
+	(void)sig;
+}
+
+void bench_install_noop(int sig)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = noop_handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART: blocked calls fail with EINTR */
+	sigaction(sig, &sa, NULL);
 }
 
 /* ---- Futex helpers --------------------------------------------------- */

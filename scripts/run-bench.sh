@@ -2,19 +2,26 @@
 # The benchmark suite (issue 7): build ntsync.ko for Debian's PREEMPT_RT
 # kernel, boot it in QEMU with vm/ntsync-vm, run build/bench/ntsync-bench
 # in the guest, bring its JSON and raw samples back out through the console
-# log, plot them with gnuplot and print the table.
+# log, plot them with gnuplot and print the table.  Then, unless
+# --no-generic-inversion, boot the generic kernel (module built for it) and
+# run the inversion scenario there too (issue 13): its rows and targets are
+# added to the table and the JSON, labelled "generic".
 #
 #   scripts/run-bench.sh [--quick] [--kvm] [--smp N] [--only NAMES]
-#                        [--kernel rt|generic] [-- MORE NTSYNC-BENCH OPTIONS]
+#                        [--kernel rt|generic] [--no-generic-inversion]
+#                        [-- MORE NTSYNC-BENCH OPTIONS]
 #
 # Output in $NTSYNC_BUILD_DIR/bench (default build/bench):
-#   bench.json       summaries, targets and environment
-#   bench-table.txt  the table printed below
+#   bench.json       summaries, targets and environment (every scenario
+#                    carries "kernel": "rt" or "generic"; "runs" lists the
+#                    boots)
+#   bench-table.txt  the table printed below (one block per boot)
 #   data/            raw samples, one file per series (+ per-scenario summaries)
-#   *.svg, *.png     latency CDFs and growth curves
-#   bench.log        the guest console log
-# Exit status: that of the VM run (0 when the benchmark ran to its end and
-# the kernel log stayed clean).
+#   data-generic/    the same for the generic kernel's inversion run
+#   *.svg, *.png     latency CDFs and growth curves (first boot)
+#   bench.log        the guest console log (bench-generic.log: the second)
+# Exit status: 0 when every boot ran the benchmark to its end and the kernel
+# log stayed clean.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +29,7 @@ build=${NTSYNC_BUILD_DIR:-$top/build}
 out=$build/bench
 
 usage() {
-	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 bench_args=()
@@ -30,12 +37,16 @@ vm_args=()
 accel=tcg
 smp=2
 flavour=rt
+only=
+generic_inversion=1
+quick=0
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) bench_args+=(--quick); shift ;;
+	--quick) bench_args+=(--quick); quick=1; shift ;;
 	--kvm) vm_args+=(--kvm); accel=kvm; shift ;;
 	--smp) [ $# -ge 2 ] || { usage >&2; exit 2; }; smp=$2; shift 2 ;;
-	--only) [ $# -ge 2 ] || { usage >&2; exit 2; }; bench_args+=(--only "$2"); shift 2 ;;
+	--only) [ $# -ge 2 ] || { usage >&2; exit 2; }; only=${only:+$only,}$2; shift 2 ;;
+	--no-generic-inversion) generic_inversion=0; shift ;;
 	--kernel)
 		case ${2:-} in
 		rt | generic) flavour=$2; shift 2 ;;
@@ -47,13 +58,11 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-rel=$("$top/scripts/kernel-release.sh" "$flavour")
-module=$("$top/scripts/build-module.sh" "$rel" | tail -n 1)
 make -s -C "$top/bench" BUILD="$build"
 
 mkdir -p "$out"
-rm -rf "$out/data" "$out/bench-data" "$out"/*.svg "$out"/*.png "$out/bench.json" "$out/bench-table.txt"
-log=$out/bench.log
+rm -rf "$out/data" "$out/data-generic" "$out/bench-data" "$out"/*.svg "$out"/*.png \
+	"$out/bench.json" "$out/bench-table.txt" "$out/generic"
 
 # Other VMs on this host steal its CPUs from ours, and under TCG that shows
 # in every cross-CPU wake-up: record the load the run started with.
@@ -63,56 +72,103 @@ if [ "${others:-0}" -gt 0 ]; then
 	echo "run-bench: warning: $others other QEMU process(es) running; latencies will be noisy" >&2
 fi
 
-echo "run-bench: booting $rel ($accel, $smp vCPUs) with $module" >&2
-vm_rc=0
-"$top/vm/ntsync-vm" --module "$module" --log "$log" --smp "$smp" \
-	--kernel "$flavour" --timeout 290 --prog-timeout 270 --quiet \
-	"${vm_args[@]+"${vm_args[@]}"}" \
-	--file "$build/bench/ntsync-bench:/files/ntsync-bench" \
-	-- "$top/bench/bench-guest.sh" "$accel" "$host" "${bench_args[@]+"${bench_args[@]}"}" ||
-	vm_rc=$?
-
-section=$(mktemp)
-trap 'rm -f "$section"' EXIT
-if ! "$top/vm/ntsync-vm" --extract bench-guest.sh "$log" >"$section"; then
-	echo "run-bench: no benchmark output in $log" >&2
-	exit 1
-fi
-
-# The table: from its title to the first archive marker.
-sed -n '/^ntsync-bench results/,/^@@BENCH /p' "$section" |
-	sed '/^@@BENCH /d' >"$out/bench-table.txt"
-# Errors and progress lines of the benchmark, for the record.
-grep '^ntsync-bench: .*error' "$section" >&2 || :
-
-# The archive, from the raw log: kernel console lines ("[ seconds.micros]
-# ...") may be printed in the middle of one of its lines, so cut them out
-# and join what is left (base64 has no '[').
-archive=$out/bench.tgz
-awk '
-	/^@@BENCH archive-begin/ { on = 1; next }
-	/^@@BENCH archive-end/ { on = 0; next }
-	on {
-		sub(/\r$/, "")
-		if ($0 ~ /^\[ *[0-9]+\.[0-9]+\]/)
-			next
-		sub(/\[ *[0-9]+\.[0-9]+\].*$/, "")
-		printf "%s", $0
-	}' "$log" | base64 -d >"$archive" 2>/dev/null || :
-want=$(sed -n 's/^@@BENCH archive-sha256 \([0-9a-f]*\).*/\1/p' "$log" | tail -n 1)
-got=$(sha256sum "$archive" | cut -d' ' -f1)
-if [ -n "$want" ] && [ "$want" = "$got" ] && tar -xzf "$archive" -C "$out"; then
-	mv "$out/bench-data" "$out/data"
-	gnuplot -e "datadir='$out/data'; outdir='$out'" "$top/bench/plots.gp"
+# A full run holds raw-sections' 10000-thread points: give it time.
+if [ "$quick" = 1 ]; then
+	vm_timeout=420
 else
-	echo "run-bench: the results archive in $log is missing or damaged" \
-		"(sha256 ${want:-none} expected, $got read)" >&2
-	vm_rc=1
+	vm_timeout=1500
 fi
-rm -f "$archive"
+
+# bench_boot FLAVOUR DEST LOG TIMEOUT [NTSYNC-BENCH OPTIONS...]: build the
+# module for FLAVOUR, boot it, run the benchmark, and leave the table, the
+# JSON and the raw data (DEST/bench-table.txt, DEST/bench.json, DEST/data)
+# in DEST.  Returns the VM's verdict (1 also when the results are lost).
+bench_boot() {
+	local fl=$1 dest=$2 log=$3 timeout=$4 rel module rc=0 section archive want got
+	shift 4
+	rel=$("$top/scripts/kernel-release.sh" "$fl")
+	module=$("$top/scripts/build-module.sh" "$rel" | tail -n 1)
+	mkdir -p "$dest"
+	echo "run-bench: booting $rel ($accel, $smp vCPUs) with $module" >&2
+	"$top/vm/ntsync-vm" --module "$module" --log "$log" --smp "$smp" \
+		--kernel "$fl" --timeout "$timeout" --prog-timeout $((timeout - 20)) --quiet \
+		"${vm_args[@]+"${vm_args[@]}"}" \
+		--file "$build/bench/ntsync-bench:/files/ntsync-bench" \
+		-- "$top/bench/bench-guest.sh" "$accel" "$host" "$@" ||
+		rc=$?
+
+	section=$(mktemp)
+	if ! "$top/vm/ntsync-vm" --extract bench-guest.sh "$log" >"$section"; then
+		echo "run-bench: no benchmark output in $log" >&2
+		rm -f "$section"
+		return 1
+	fi
+	# The table: from its title to the first archive marker.
+	sed -n '/^ntsync-bench results/,/^@@BENCH /p' "$section" |
+		sed '/^@@BENCH /d' >"$dest/bench-table.txt"
+	# Errors and progress lines of the benchmark, for the record.
+	grep '^ntsync-bench: .*error' "$section" >&2 || :
+	rm -f "$section"
+
+	# The archive, from the raw log: kernel console lines ("[ seconds.micros]
+	# ...") may be printed in the middle of one of its lines, so cut them out
+	# and join what is left (base64 has no '[').
+	archive=$dest/bench.tgz
+	awk '
+		/^@@BENCH archive-begin/ { on = 1; next }
+		/^@@BENCH archive-end/ { on = 0; next }
+		on {
+			sub(/\r$/, "")
+			if ($0 ~ /^\[ *[0-9]+\.[0-9]+\]/)
+				next
+			sub(/\[ *[0-9]+\.[0-9]+\].*$/, "")
+			printf "%s", $0
+		}' "$log" | base64 -d >"$archive" 2>/dev/null || :
+	want=$(sed -n 's/^@@BENCH archive-sha256 \([0-9a-f]*\).*/\1/p' "$log" | tail -n 1)
+	got=$(sha256sum "$archive" | cut -d' ' -f1)
+	if [ -n "$want" ] && [ "$want" = "$got" ] && tar -xzf "$archive" -C "$dest"; then
+		rm -rf "$dest/data"
+		mv "$dest/bench-data" "$dest/data"
+	else
+		echo "run-bench: the results archive in $log is missing or damaged" \
+			"(sha256 ${want:-none} expected, $got read)" >&2
+		rc=1
+	fi
+	rm -f "$archive"
+	return "$rc"
+}
+
+vm_rc=0
+bench_boot "$flavour" "$out" "$out/bench.log" "$vm_timeout" \
+	${only:+--only "$only"} "${bench_args[@]+"${bench_args[@]}"}" || vm_rc=$?
+if [ -d "$out/data" ]; then
+	gnuplot -e "datadir='$out/data'; outdir='$out'" "$top/bench/plots.gp"
+fi
+
+# The inversion scenario on the generic kernel, which has no PI of its own
+# under the driver's locks (issue 13): a second boot.
+if [ "$generic_inversion" = 1 ] && [ "$flavour" = rt ] &&
+	{ [ -z "$only" ] || [[ ,$only, == *,inversion,* ]]; }; then
+	gen=$out/generic
+	if bench_boot generic "$gen" "$out/bench-generic.log" 290 \
+		--only inversion "${bench_args[@]+"${bench_args[@]}"}"; then
+		:
+	else
+		vm_rc=1
+	fi
+	if [ -s "$gen/bench.json" ] && [ -s "$out/bench.json" ]; then
+		python3 "$top/bench/merge-json.py" "$out/bench.json" "$gen/bench.json" || vm_rc=1
+		{ echo; cat "$gen/bench-table.txt"; } >>"$out/bench-table.txt"
+		mv "$gen/data" "$out/data-generic"
+	else
+		echo "run-bench: no results from the generic kernel's inversion run" >&2
+		vm_rc=1
+	fi
+	rm -rf "$gen"
+fi
 
 cat "$out/bench-table.txt"
 echo
-echo "run-bench: JSON $out/bench.json, plots $out/*.svg, log $log" \
+echo "run-bench: JSON $out/bench.json, plots $out/*.svg, log $out/bench.log" \
 	"(VM verdict: $([ "$vm_rc" -eq 0 ] && echo PASS || echo FAIL))"
 exit "$vm_rc"
