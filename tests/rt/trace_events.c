@@ -31,7 +31,17 @@ static void tracefs_write(const char *file, const char *value)
 	close(fd);
 }
 
-/* Mount tracefs if needed, clear the buffer, enable the ntsync events. */
+/*
+ * Mount tracefs if needed, clear the buffer, enable the ntsync events.
+ *
+ * Without record-cmd: with it, enabling the first event also hooks the
+ * scheduler's sched_switch and sched_wakeup tracepoints, and patching those
+ * call sites (text_poke with int3) while other vCPUs run them from
+ * interrupts has crashed the RT guest under QEMU's TCG ("Oops: int3" in
+ * ttwu_do_activate, then "Fatal exception in interrupt"; seen once in CI
+ * and once in a scratch run).  Only ntsync's own sites are patched then,
+ * and no CPU runs them while the events are switched on or off.
+ */
 static void trace_start(void)
 {
 	struct stat st;
@@ -39,6 +49,8 @@ static void trace_start(void)
 	if (stat(TRACEFS "/events", &st))
 		NT_ASSERT_EQ(mount("nodev", TRACEFS, "tracefs", 0, NULL), 0);
 	NT_ASSERT_EQ(stat(TRACEFS "/events/ntsync", &st), 0);
+	tracefs_write("options/record-cmd", "0");
+	tracefs_write("options/record-tgid", "0");
 	tracefs_write("tracing_on", "0");
 	tracefs_write("trace", "");
 	tracefs_write("events/ntsync/enable", "1");
