@@ -124,6 +124,9 @@ expected_files() {
 	echo "$P/lib/libntsync.so.$v"
 	echo "$P/lib/pkgconfig/libntsync.pc"
 	echo "$P/share/man/man8/ntsync-stat.8"
+	for f in "$top"/man/man4/*.4; do
+		echo "$P/share/man/man4/${f##*/}"
+	done
 	echo "$P/share/man/man3/libntsync.3"
 	for f in $FUNCTIONS; do
 		echo "$P/share/man/man3/$f.3"
@@ -352,7 +355,14 @@ t_man() {
 	done
 	warn=$(MANPATH=$M MANWIDTH=80 man --warnings 8 ntsync-stat 2>&1 >/dev/null) || status=1
 	[ -z "$warn" ] || { echo "ntsync-stat.8: $warn"; status=1; }
-	[ $status -eq 0 ] && echo "$(wc -w <<<"$FUNCTIONS") functions, each with a page that renders cleanly"
+	# The ioctl pages: one per family, found in section 4.
+	for f in ntsync ntsync_event_set_pi ntsync_channel ntsync_aggregate_wait; do
+		page=$(MANPATH=$M man -w 4 "$f" 2>&1) || { echo "$f(4): no page: $page"; status=1; continue; }
+		case $page in "$M"/*) ;; *) echo "$f(4): found outside DESTDIR: $page"; status=1; continue ;; esac
+		warn=$(MANPATH=$M MANWIDTH=80 man --warnings 4 "$f" 2>&1 >/dev/null)
+		[ -z "$warn" ] || { echo "$f(4): $warn"; status=1; }
+	done
+	[ $status -eq 0 ] && echo "$(wc -w <<<"$FUNCTIONS") functions and 4 ioctl families, each with a page that renders cleanly"
 	return $status
 }
 
@@ -591,7 +601,7 @@ for rel in $RELEASES; do
 	check "updates/ntsync.ko for $rel wins over an in-tree ntsync.ko (depmod -b)" t_updates_precedence "$rel"
 done
 check "the modules-load.d file loads ntsync" t_modules_load
-check "man pages: every function has one and all render without warnings" t_man
+check "man pages: every function and ioctl family has one and all render without warnings" t_man
 check "installed ntsync-stat --check on this host" t_stat_check_host
 check "installed ntsync-stat on a fake sysfs: --check, totals, deltas, -l" t_stat_fake_sysfs
 check "make install again over the installed tree" t_reinstall
