@@ -218,13 +218,14 @@ example_files() {
 # flags, so that only installed headers and libraries can be found.
 t_example() {
 	local name=$1 dir=$scratch/examples/$1 flags
-	local -a files
+	local -a files sources
 	mapfile -t files < <(example_files "$name")
+	mapfile -t sources < <(printf '%s\n' "${files[@]}" | grep '\.c$')
 	mkdir -p "$dir" && (cd "$top/examples" && cp "${files[@]}" "$dir/") || return 1
 	flags=$(pc_env pkg-config --cflags --libs libntsync) || return 1
 	# shellcheck disable=SC2086
 	(cd "$dir" && cc -std=c11 -Wall -Wextra -Werror -O2 -pthread \
-		$(printf '%s\n' "${files[@]}" | grep '\.c$') $flags -o "$name") || return 1
+		"${sources[@]}" $flags -o "$name") || return 1
 	# The binary must find libntsync.so.1 in DESTDIR, nowhere else.
 	LD_LIBRARY_PATH=$D$PREFIX/lib ldd "$dir/$name" |
 		grep -F "libntsync.so.${LIBVER%%.*} => $D$PREFIX/lib/libntsync.so.${LIBVER%%.*}" ||
