@@ -4,8 +4,9 @@
  *
  * Three threads share a "period" event and a "buffer" mutex:
  *
- *   clock   signals the period event every PERIOD_US microseconds (what a
- *           sound card interrupt does for a real audio engine);
+ *   clock   SCHED_FIFO 80: signals the period event every PERIOD_US
+ *           microseconds (what a sound card interrupt does for a real
+ *           audio engine);
  *   audio   SCHED_FIFO 70: waits with WAIT_ALL for the period event AND the
  *           buffer mutex, so it wakes only when a period has elapsed and it
  *           owns the buffer; "mixes" for a short while; unlocks;
@@ -20,7 +21,7 @@
  * could keep the worker, and so the audio thread, waiting.
  *
  * Real-time priorities need CAP_SYS_NICE or an RLIMIT_RTPRIO of at least
- * 70 (e.g. "ulimit -r 70"); without them the program runs without them and
+ * 80 (e.g. "ulimit -r 80"); without them the program runs without them and
  * says so.
  *
  * Build against an installed libntsync:
@@ -46,6 +47,10 @@
 #include <ntsync.h>
 
 #define AUDIO_PRIO	70
+/* Above the audio thread, as a sound card's interrupt thread would be: a
+ * SCHED_OTHER clock would wait behind every real-time thread, the worker
+ * included while it is boosted. */
+#define CLOCK_PRIO	80
 #define MIX_US		300	/* audio work per period */
 #define REFILL_US	1500	/* worker's time holding the buffer */
 #define REFILL_GAP_US	500	/* worker's pause between refills */
@@ -68,7 +73,8 @@ static void spin_us(unsigned int us, int *saw_rt)
 	uint64_t end = ntsync_now_ns(CLOCK_MONOTONIC) + us * 1000ull;
 
 	while (ntsync_now_ns(CLOCK_MONOTONIC) < end) {
-		int policy = sched_getscheduler(0);
+		/* Boosts carry SCHED_RESET_ON_FORK, which shows in the policy. */
+		int policy = sched_getscheduler(0) & ~SCHED_RESET_ON_FORK;
 
 		if (saw_rt && (policy == SCHED_FIFO || policy == SCHED_RR))
 			*saw_rt = 1;
@@ -171,10 +177,10 @@ static void *worker_thread(void *arg)
 	return NULL;
 }
 
-/* Start the audio thread at SCHED_FIFO if allowed; 1 if it is RT. */
-static int start_audio(pthread_t *thread)
+/* Start a thread at SCHED_FIFO @prio if allowed; 1 if it is RT. */
+static int start_rt(pthread_t *thread, void *(*fn)(void *), int prio)
 {
-	struct sched_param sp = { .sched_priority = AUDIO_PRIO };
+	struct sched_param sp = { .sched_priority = prio };
 	pthread_attr_t attr;
 	int ret;
 
@@ -182,7 +188,7 @@ static int start_audio(pthread_t *thread)
 	pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
 	pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
 	pthread_attr_setschedparam(&attr, &sp);
-	ret = pthread_create(thread, &attr, audio_thread, NULL);
+	ret = pthread_create(thread, &attr, fn, NULL);
 	pthread_attr_destroy(&attr);
 	if (ret == 0)
 		return 1;
@@ -190,11 +196,12 @@ static int start_audio(pthread_t *thread)
 		fprintf(stderr, "pthread_create: %s\n", strerror(ret));
 		exit(1);
 	}
-	printf("note: no permission for SCHED_FIFO %d (CAP_SYS_NICE or "
-	       "ulimit -r %d): running without real-time priorities,\n"
-	       "      so there is nothing for the mutex to inherit\n",
-	       AUDIO_PRIO, AUDIO_PRIO);
-	ret = pthread_create(thread, NULL, audio_thread, NULL);
+	if (prio == AUDIO_PRIO)
+		printf("note: no permission for SCHED_FIFO (CAP_SYS_NICE or "
+		       "ulimit -r %d): running without real-time priorities,\n"
+		       "      so there is nothing for the mutex to inherit\n",
+		       CLOCK_PRIO);
+	ret = pthread_create(thread, NULL, fn, NULL);
 	if (ret) {
 		fprintf(stderr, "pthread_create: %s\n", strerror(ret));
 		exit(1);
@@ -231,8 +238,8 @@ int main(int argc, char **argv)
 	}
 
 	pthread_create(&worker_th, NULL, worker_thread, NULL);
-	rt = start_audio(&audio_th);
-	pthread_create(&clock_th, NULL, clock_thread, NULL);
+	rt = start_rt(&audio_th, audio_thread, AUDIO_PRIO);
+	start_rt(&clock_th, clock_thread, CLOCK_PRIO);
 
 	pthread_join(audio_th, NULL);
 	pthread_join(clock_th, NULL);

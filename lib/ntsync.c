@@ -225,6 +225,10 @@ int ntsync_wait_all(int dev, const int *fds, uint32_t count, uint32_t owner,
 
 /* ---- Time helpers ---------------------------------------------------- */
 
+/* ntsync.h spells these out for strict C builds: they must not drift. */
+_Static_assert(NTSYNC_CLOCK_MONOTONIC == CLOCK_MONOTONIC, "CLOCK_MONOTONIC");
+_Static_assert(NTSYNC_CLOCK_REALTIME == CLOCK_REALTIME, "CLOCK_REALTIME");
+
 uint64_t ntsync_now_ns(clockid_t clk)
 {
 	struct timespec ts;

@@ -35,7 +35,13 @@
 #ifndef LIBNTSYNC_H
 #define LIBNTSYNC_H
 
+/*
+ * Strict -std=c99/c11/c17 without feature macros must work: clockid_t comes
+ * from <sys/types.h> (<time.h> has it only with POSIX feature macros), and
+ * NTSYNC_CLOCK_* stand in for CLOCK_MONOTONIC/CLOCK_REALTIME there.
+ */
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #ifdef __cplusplus
@@ -50,6 +56,11 @@ extern "C" {
 
 /* Value for the alert parameter of the wait functions: no alert event. */
 #define NTSYNC_NO_ALERT			0
+
+/* The clocks of the wait deadlines: Linux's CLOCK_MONOTONIC and
+ * CLOCK_REALTIME (fixed ABI values), usable where <time.h> hides them. */
+#define NTSYNC_CLOCK_MONOTONIC		((clockid_t)1)
+#define NTSYNC_CLOCK_REALTIME		((clockid_t)0)
 
 /* ---- Device ---------------------------------------------------------- */
 

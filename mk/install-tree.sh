@@ -15,7 +15,11 @@
 #
 # install: every directory that must be written is checked first; if one is
 # not writable (permissions, read-only file system, a file in the way),
-# nothing is touched and the reasons are printed.  Files are copied to a
+# nothing is touched and the reasons are printed.  A file is only ever
+# replaced if an earlier install put it there and it is unchanged since
+# (the manifest says so): any other file already at a destination (say the
+# kernel's own linux/ntsync.h under PREFIX=/usr) stops the install before
+# anything is written, with the list of such files.  Files are copied to a
 # temporary name next to their destination and renamed over it; a file
 # being replaced is kept as a hard-linked backup until the end.  Any failure
 # rolls back everything this run did.
@@ -126,6 +130,17 @@ read_manifest() {
 
 # ---- install -----------------------------------------------------------
 
+# Whether the file or link $1 is what an earlier install put there: $2 is
+# its manifest entry ("f<TAB>sha256" or "l<TAB>target"), empty if none.
+is_ours() {
+	local t=$1 entry=$2
+	case ${entry%%"$TAB"*} in
+	f) [ -f "$t" ] && [ ! -L "$t" ] && [ "$(sha_of "$t")" = "${entry#*"$TAB"}" ] ;;
+	l) [ -L "$t" ] && [ "$(readlink "$t")" = "${entry#*"$TAB"}" ] ;;
+	*) return 1 ;;
+	esac
+}
+
 created=()	# paths this run created, in order
 backups=()	# "<target><TAB><backup>" for files this run replaced
 committing=0
@@ -182,7 +197,8 @@ do_install() {
 	local stage=$1 dest=$2 manifest=$3
 	local mf=$dest$manifest mdir=${manifest%/*}
 	local -a dirs=() items=() problems=()
-	local -A seen_problem=() new_paths=() new_dirs=()
+	local -A seen_problem=() new_paths=() new_dirs=() owned=()
+	local -a foreign=()
 	local p t parent reason anc i
 
 	[ -d "$stage" ] || die "no staged tree at $stage"
@@ -192,6 +208,15 @@ do_install() {
 		mf=$dest$manifest
 	fi
 	mkdir -p "$stage$mdir"
+
+	# An earlier install's manifest: what may be replaced, and merged into
+	# the new one below.  Read now, so that a damaged one stops the install
+	# before it starts.
+	m_type=() m_data=() m_path=()
+	[ ! -f "$mf" ] || read_manifest "$mf"
+	for i in "${!m_type[@]}"; do
+		owned[${m_path[i]}]=${m_type[i]}$TAB${m_data[i]}
+	done
 
 	mapfile -t dirs < <(cd "$stage" && find . -mindepth 1 -type d | sed 's|^\.||' | LC_ALL=C sort)
 	mapfile -t items < <(cd "$stage" && find . -mindepth 1 ! -type d | sed 's|^\.||' | LC_ALL=C sort)
@@ -219,6 +244,8 @@ do_install() {
 				add_problem "$t is a directory, a file is to be installed there"
 				continue
 			fi
+			[ "$p" = "$manifest" ] || is_ours "$t" "${owned[$p]:-}" ||
+				foreign+=("$t")
 			parent=$(dirname "$t")
 		else
 			parent=$(existing_ancestor "$(dirname "$t")")
@@ -226,16 +253,25 @@ do_install() {
 		reason=$(dir_unwritable_reason "$parent")
 		[ -z "$reason" ] || add_problem "$reason"
 	done
+	if [ ${#foreign[@]} -gt 0 ]; then
+		echo "$prog: these files are in the way and were not installed by" \
+			"ntsync-nspa (or changed since); they are never overwritten:" >&2
+		printf '  %s\n' "${foreign[@]}" >&2
+		echo "  Move them away, or install elsewhere (PREFIX=..., DESTDIR=...)." >&2
+		case " ${foreign[*]} " in
+		*/include/linux/ntsync.h\ *)
+			echo "  linux/ntsync.h is probably the kernel's own header" \
+				"(linux-libc-dev): keep PREFIX=/usr/local, whose" \
+				"include directory is searched first." >&2
+			;;
+		esac
+		die "nothing was installed"
+	fi
 	if [ ${#problems[@]} -gt 0 ]; then
 		echo "$prog: cannot install into ${dest:-/}:" >&2
 		printf '  %s\n' "${problems[@]}" >&2
 		die "nothing was installed"
 	fi
-
-	# An earlier install's manifest, merged into the new one below; read
-	# now, so that a damaged one stops the install before it starts.
-	m_type=() m_data=() m_path=()
-	[ ! -f "$mf" ] || read_manifest "$mf"
 
 	# -- Commit.
 	committing=1

@@ -23,7 +23,7 @@
 #     libntsync.so.<soversion> and the link libntsync.so
 #   $(PREFIX)/lib/pkgconfig/libntsync.pc
 #   $(PREFIX)/bin/ntsync-stat
-#   $(PREFIX)/share/man/man3/*.3, man8/ntsync-stat.8
+#   $(PREFIX)/share/man/man3/*.3, man4/*.4 (the ioctls), man8/ntsync-stat.8
 #   $(PREFIX)/share/ntsync-nspa/install-manifest   what uninstall removes
 #
 # Everything is first staged in $(BUILD)/install/stage, checked against
@@ -61,6 +61,7 @@ TOOL_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2
 # Man pages: the sources, and the names that are only links to one of
 # them (alias:page).  Every libntsync function has a page or a link.
 MAN3_PAGES := $(sort $(notdir $(wildcard $(NTSYNC_TOP)/man/man3/*.3)))
+MAN4_PAGES := $(sort $(notdir $(wildcard $(NTSYNC_TOP)/man/man4/*.4)))
 MAN8_PAGES := $(sort $(notdir $(wildcard $(NTSYNC_TOP)/man/man8/*.8)))
 MAN3_LINKS := \
 	ntsync_close:ntsync_open \
@@ -132,9 +133,12 @@ install-stage: libntsync tools
 	    $(NTSYNC_TOP)/lib/libntsync.pc.in >$(STAGE)$(PKGCONFIGDIR)/libntsync.pc
 	chmod 644 $(STAGE)$(PKGCONFIGDIR)/libntsync.pc
 	install -D -m 755 $(STAT_BIN) $(STAGE)$(BINDIR)/ntsync-stat
-	install -d -m 755 $(STAGE)$(MANDIR)/man3 $(STAGE)$(MANDIR)/man8
+	install -d -m 755 $(STAGE)$(MANDIR)/man3 $(STAGE)$(MANDIR)/man4 \
+		$(STAGE)$(MANDIR)/man8
 	install -m 644 $(addprefix $(NTSYNC_TOP)/man/man3/,$(MAN3_PAGES)) \
 		$(STAGE)$(MANDIR)/man3/
+	install -m 644 $(addprefix $(NTSYNC_TOP)/man/man4/,$(MAN4_PAGES)) \
+		$(STAGE)$(MANDIR)/man4/
 	install -m 644 $(addprefix $(NTSYNC_TOP)/man/man8/,$(MAN8_PAGES)) \
 		$(STAGE)$(MANDIR)/man8/
 	@set -e; for pair in $(MAN3_LINKS); do \

@@ -171,4 +171,5 @@ cat "$out/bench-table.txt"
 echo
 echo "run-bench: JSON $out/bench.json, plots $out/*.svg, log $out/bench.log" \
 	"(VM verdict: $([ "$vm_rc" -eq 0 ] && echo PASS || echo FAIL))"
+[ "$vm_rc" -ne 0 ] || "$top/scripts/readme-bench-table.sh" "$out/bench.json" || vm_rc=1
 exit "$vm_rc"

@@ -124,6 +124,9 @@ expected_files() {
 	echo "$P/lib/libntsync.so.$v"
 	echo "$P/lib/pkgconfig/libntsync.pc"
 	echo "$P/share/man/man8/ntsync-stat.8"
+	for f in "$top"/man/man4/*.4; do
+		echo "$P/share/man/man4/${f##*/}"
+	done
 	echo "$P/share/man/man3/libntsync.3"
 	for f in $FUNCTIONS; do
 		echo "$P/share/man/man3/$f.3"
@@ -202,19 +205,97 @@ t_pkgconfig() {
 	[ "$(pc_env pkg-config --modversion libntsync)" = "$(module_version)" ]
 }
 
+# The sources of example $1: NAME.c, and NAME_*.c and NAME.h if it has
+# more than one file (the demo).
+example_files() {
+	local f
+	for f in "$top/examples/$1.c" "$top/examples/$1"_*.c "$top/examples/$1.h"; do
+		[ ! -f "$f" ] || echo "${f##*/}"
+	done
+}
+
 # Compile an example in an empty directory with nothing but pkg-config's
 # flags, so that only installed headers and libraries can be found.
 t_example() {
-	local name=$1 dir=$scratch/examples flags
-	mkdir -p "$dir" && cp "$top/examples/$name.c" "$dir/" || return 1
+	local name=$1 dir=$scratch/examples/$1 flags
+	local -a files sources
+	mapfile -t files < <(example_files "$name")
+	mapfile -t sources < <(printf '%s\n' "${files[@]}" | grep '\.c$')
+	mkdir -p "$dir" && (cd "$top/examples" && cp "${files[@]}" "$dir/") || return 1
 	flags=$(pc_env pkg-config --cflags --libs libntsync) || return 1
 	# shellcheck disable=SC2086
 	(cd "$dir" && cc -std=c11 -Wall -Wextra -Werror -O2 -pthread \
-		"$name.c" $flags -o "$name") || return 1
+		"${sources[@]}" $flags -o "$name") || return 1
 	# The binary must find libntsync.so.1 in DESTDIR, nowhere else.
 	LD_LIBRARY_PATH=$D$PREFIX/lib ldd "$dir/$name" |
 		grep -F "libntsync.so.${LIBVER%%.*} => $D$PREFIX/lib/libntsync.so.${LIBVER%%.*}" ||
 		{ LD_LIBRARY_PATH=$D$PREFIX/lib ldd "$dir/$name"; return 1; }
+}
+
+# <ntsync.h> and <linux/ntsync.h> from DESTDIR in strict C (no feature
+# test macro, -pedantic), using the clock constants of <ntsync.h>.
+t_header_strict() {
+	local dir=$scratch/strict std flags
+	mkdir -p "$dir" || return 1
+	cat >"$dir/strict.c" <<-'EOF'
+		#include <ntsync.h>
+		#include <linux/ntsync.h>
+
+		int main(void)
+		{
+			struct ntsync_sem_args sem = { 0, 1 };
+			uint32_t index;
+			int dev = ntsync_open();
+
+			(void)sem;
+			return ntsync_wait_any(dev, 0, 0, 1, NTSYNC_NO_ALERT,
+					       ntsync_deadline_ns(NTSYNC_CLOCK_MONOTONIC, 1000),
+					       0, &index) < 0 &&
+			       ntsync_now_ns(NTSYNC_CLOCK_REALTIME) > 0;
+		}
+	EOF
+	flags=$(pc_env pkg-config --cflags --libs libntsync) || return 1
+	for std in c99 c11 c17; do
+		# shellcheck disable=SC2086
+		cc -std=$std -Wall -Wextra -Werror -pedantic "$dir/strict.c" $flags \
+			-o "$dir/strict-$std" || { echo "-std=$std failed"; return 1; }
+	done
+	echo "-std=c99, c11 and c17 -Wall -Wextra -Werror -pedantic: clean"
+}
+
+# A foreign linux/ntsync.h (the kernel's, say) where ours would go: install
+# refuses and writes nothing, uninstall has no manifest and touches nothing.
+t_foreign_header_refused() {
+	local d=$scratch/foreign-header out status before
+	rm -rf "$d" && mkdir -p "$d$PREFIX/include/linux" || return 1
+	echo "/* the kernel's own header */" >"$d$PREFIX/include/linux/ntsync.h"
+	before=$(snapshot "$d")
+	out=$(make_top install DESTDIR="$d" PREFIX="$PREFIX" 2>&1)
+	status=$?
+	echo "$out" | grep -v '^  module for' | tail -n 6
+	[ $status -ne 0 ] || { echo "install succeeded"; return 1; }
+	echo "$out" | grep -q "never overwritten" &&
+		echo "$out" | grep -qF "$d$PREFIX/include/linux/ntsync.h" || return 1
+	make_top uninstall DESTDIR="$d" PREFIX="$PREFIX" >/dev/null 2>&1 &&
+		{ echo "uninstall succeeded"; return 1; }
+	unchanged "$before" "$d"
+}
+
+# A file of ours replaced by someone else after install: a new install
+# refuses, uninstall removes the rest and keeps that file.
+t_foreign_after_install() {
+	local d=$scratch/foreign-later h out
+	h=$PREFIX/include/linux/ntsync.h
+	rm -rf "$d" && mkdir -p "$d" || return 1
+	make_top install DESTDIR="$d" PREFIX="$PREFIX" >/dev/null 2>&1 || return 1
+	rm "$d$h" && echo "/* a package's header */" >"$d$h" || return 1
+	out=$(make_top install DESTDIR="$d" PREFIX="$PREFIX" 2>&1) &&
+		{ echo "install over it succeeded"; return 1; }
+	echo "$out" | grep -qF "$d$h" || { echo "$out" | tail -n 5; return 1; }
+	make_top uninstall DESTDIR="$d" PREFIX="$PREFIX" || return 1
+	[ "$(cat "$d$h")" = "/* a package's header */" ] || { echo "$h lost"; return 1; }
+	[ "$(cd "$d" && find . ! -type d)" = ".$h" ] ||
+		{ echo "left behind:"; (cd "$d" && find . ! -type d); return 1; }
 }
 
 t_example_static() {
@@ -275,7 +356,14 @@ t_man() {
 	done
 	warn=$(MANPATH=$M MANWIDTH=80 man --warnings 8 ntsync-stat 2>&1 >/dev/null) || status=1
 	[ -z "$warn" ] || { echo "ntsync-stat.8: $warn"; status=1; }
-	[ $status -eq 0 ] && echo "$(wc -w <<<"$FUNCTIONS") functions, each with a page that renders cleanly"
+	# The ioctl pages: one per family, found in section 4.
+	for f in ntsync ntsync_event_set_pi ntsync_channel ntsync_aggregate_wait; do
+		page=$(MANPATH=$M man -w 4 "$f" 2>&1) || { echo "$f(4): no page: $page"; status=1; continue; }
+		case $page in "$M"/*) ;; *) echo "$f(4): found outside DESTDIR: $page"; status=1; continue ;; esac
+		warn=$(MANPATH=$M MANWIDTH=80 man --warnings 4 "$f" 2>&1 >/dev/null)
+		[ -z "$warn" ] || { echo "$f(4): $warn"; status=1; }
+	done
+	[ $status -eq 0 ] && echo "$(wc -w <<<"$FUNCTIONS") functions and 4 ioctl families, each with a page that renders cleanly"
 	return $status
 }
 
@@ -404,20 +492,22 @@ t_readonly_prefix() {
 }
 
 # A failure in the middle of copying (injected) rolls everything back,
-# including a file that was replaced.
+# including the files of an earlier install that were being replaced (the
+# very same inodes come back).
 t_rollback() {
 	local d=$scratch/rollback out status before
-	rm -rf "$d" && mkdir -p "$d$PREFIX/include" || return 1
-	echo "an older header" >"$d$PREFIX/include/ntsync.h"
-	before=$(snapshot "$d")
+	local m=$PREFIX/share/ntsync-nspa/install-manifest
+	rm -rf "$d" && mkdir -p "$d" || return 1
 	# The tree staged by the make install runs above.
+	"$top/mk/install-tree.sh" install "$BUILD/install/stage" "$d" "$m" >/dev/null || return 1
+	before=$(snapshot "$d"; cd "$d" && find . -printf '%i %p\n' | LC_ALL=C sort -k2)
 	out=$(NTSYNC_INSTALL_FAIL_AFTER=20 "$top/mk/install-tree.sh" install \
-		"$BUILD/install/stage" "$d" \
-		"$PREFIX/share/ntsync-nspa/install-manifest" 2>&1)
+		"$BUILD/install/stage" "$d" "$m" 2>&1)
 	status=$?
 	echo "$out"
 	[ $status -ne 0 ] || return 1
-	unchanged "$before" "$d"
+	diff -u <(printf '%s\n' "$before") \
+		<(snapshot "$d"; cd "$d" && find . -printf '%i %p\n' | LC_ALL=C sort -k2)
 }
 
 # Host files a real install would change: none of them may change here.
@@ -503,6 +593,7 @@ for ex in demo rt_waiter channel_server; do
 	check "examples/$ex.c compiles and links against the installed files only" t_example "$ex"
 done
 check "an example links statically (pkg-config --static)" t_example_static
+check "<ntsync.h> from DESTDIR compiles with -std=c99/c11/c17 and no feature macro" t_header_strict
 if [ -z "$RELEASES" ]; then
 	check "a Debian 6.12 kernel with headers is installed" false
 fi
@@ -511,7 +602,7 @@ for rel in $RELEASES; do
 	check "updates/ntsync.ko for $rel wins over an in-tree ntsync.ko (depmod -b)" t_updates_precedence "$rel"
 done
 check "the modules-load.d file loads ntsync" t_modules_load
-check "man pages: every function has one and all render without warnings" t_man
+check "man pages: every function and ioctl family has one and all render without warnings" t_man
 check "installed ntsync-stat --check on this host" t_stat_check_host
 check "installed ntsync-stat on a fake sysfs: --check, totals, deltas, -l" t_stat_fake_sysfs
 check "make install again over the installed tree" t_reinstall
@@ -521,6 +612,8 @@ if [ "$(wc -w <<<"$RELEASES")" -ge 2 ]; then
 	check "install for fewer kernels over an install: one uninstall still removes all" t_reinstall_fewer
 fi
 check "files already in DESTDIR survive install+uninstall; a changed file is kept" t_foreign_files
+check "a foreign linux/ntsync.h in DESTDIR: install refuses, nothing written; uninstall leaves it" t_foreign_header_refused
+check "a file of ours replaced after install: install refuses, uninstall keeps it" t_foreign_after_install
 check "make install into a read-only DESTDIR fails and writes nothing" t_readonly_destdir
 check "make install with a read-only PREFIX writes nothing anywhere" t_readonly_prefix
 check "a failure half way through the copy rolls everything back" t_rollback
