@@ -27,6 +27,7 @@ cp -u "$top"/driver/Kbuild "$top"/driver/*.[ch] "$root$src/driver/"
 cp -u "$top"/include/uapi/linux/ntsync.h "$root$src/include/uapi/linux/"
 # objtool reads /proc: mount it in a private mount namespace (unshare -m),
 # so the mount goes away with the build, however the build ends.
+# shellcheck disable=SC2016 # expanded by the inner sh
 LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 	unshare -m sh -c 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' \
 	sh "$root" "$root" make -s -C "/usr/src/linux-headers-$rel" \

@@ -79,7 +79,6 @@ cached_release() { # FLAVOUR: the release, if its kernel dir is complete
 # ---------------------------------------------------------------------------
 # Queries on the cache
 # ---------------------------------------------------------------------------
-mode=prepare
 force=0
 offline=0
 strict=0
@@ -117,6 +116,7 @@ done
 # ---------------------------------------------------------------------------
 host_mirror() {
 	local codename
+	# shellcheck disable=SC1091
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	[ -n "$codename" ] || return 1
 	{
@@ -154,6 +154,7 @@ log=$cache/last-run.log
 # The chroot, with /proc mounted in a private mount namespace (unshare -m):
 # the mount ends with the command, however it ends, and is never seen here.
 # ---------------------------------------------------------------------------
+# shellcheck disable=SC2016 # $1 and $@ are expanded by the inner sh
 in_root() { # COMMAND... (run in the chroot, output to the log)
 	LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
 		PATH=/usr/sbin:/usr/bin:/sbin:/bin \
@@ -171,6 +172,7 @@ retry() { # DESCRIPTION COMMAND...
 			return 0
 		fi
 		echo "$PROG: $what failed (attempt $i/$retries, log: $log)" >&2
+		grep -E '^(E:|Err:)' "$log" | tail -n 2 | sed "s/^/$PROG:   /" >&2 || true
 		[ "$i" -lt "$retries" ] && sleep "$retry_delay"
 	done
 	return 1
@@ -199,10 +201,12 @@ host_apt_conf() {
 		grep -E '^Acquire::(Check-Valid-Until|https?::Proxy|Retries) ' || true
 }
 
+# --error-on=any: an index that failed to download is an error, not a
+# warning (apt would go on with the old lists: a silent stale pass).
 update_root() {
 	host_apt_conf >"$root/etc/apt/apt.conf.d/99ntsync-host"
 	in_root dpkg --configure -a &&
-		in_root apt-get "${apt_opts[@]}" update &&
+		in_root apt-get "${apt_opts[@]}" --error-on=any update &&
 		in_root apt-get "${apt_opts[@]}" install \
 			linux-headers-rt-amd64 linux-headers-amd64 make
 }
@@ -212,6 +216,7 @@ update_root() {
 meta_release() { # FLAVOUR
 	local meta=linux-headers-amd64 dep
 	[ "$1" = rt ] && meta=linux-headers-rt-amd64
+	# shellcheck disable=SC2016 # a dpkg-query field, not a variable
 	dep=$(chroot "$root" dpkg-query -W -f='${Depends}' "$meta" 2>/dev/null) ||
 		return 1
 	tr ',' '\n' <<<"$dep" | sed -n 's/^ *linux-headers-\([^ ]*\) .*/\1/p' |
@@ -231,7 +236,7 @@ fetch_kernel() { # REL
 	pkgs=("linux-image-$rel")
 	deps=$(chroot "$root" apt-cache show --no-all-versions "linux-image-$rel" |
 		sed -n 's/^Depends: //p')
-	for p in $(tr ',|' '\n\n' <<<"$deps" | sed 's/^ *\([^ ]*\).*/\1/'); do
+	for p in $(tr ',|' '\n' <<<"$deps" | sed 's/^ *\([^ ]*\).*/\1/'); do
 		if [[ $p == linux-*-"$rel" ]]; then
 			pkgs+=("$p")
 		fi
@@ -325,11 +330,12 @@ if [ "$fresh" -eq 0 ] && [ "$offline" -eq 0 ]; then
 	if refresh; then
 		echo "$PROG: $suite refreshed in $(($(date +%s) - total_start)) s" >&2
 	else
-		rt=$(state_get rt) && gen=$(state_get generic) &&
+		if ! { rt=$(state_get rt) && gen=$(state_get generic) &&
 			[ -f "$cache/$rt/.done" ] && [ -f "$cache/$gen/.done" ] &&
 			[ -d "$root/usr/src/linux-headers-$rt" ] &&
-			[ -d "$root/usr/src/linux-headers-$gen" ] ||
+			[ -d "$root/usr/src/linux-headers-$gen" ]; }; then
 			die "FAILED to get the 7.x kernels from $suite and nothing is cached (log: $log)"
+		fi
 		[ "$strict" -eq 0 ] ||
 			die "FAILED to refresh $suite (--strict; cached: $rt, $gen; log: $log)"
 		echo "$PROG: WARNING: FALLBACK: could not refresh $suite (log: $log);" \
