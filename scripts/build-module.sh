@@ -12,6 +12,14 @@ shift
 kdir=${NTSYNC_KDIR:-/usr/src/linux-headers-$rel}
 out=${NTSYNC_BUILD_DIR:-$top/build}/module/$rel
 
+# Debian's 7.x headers (scripts/kernel7-root.sh) live in a Debian unstable
+# root, and need its gcc and libc: build there, in a chroot.
+if [ -z "${NTSYNC_KDIR:-}" ] && [ ! -d "$kdir" ] &&
+	root7=$("$top/scripts/kernel7-root.sh" --root 2>/dev/null) &&
+	[ -d "$root7/usr/src/linux-headers-$rel" ]; then
+	exec "$top/scripts/build-module-chroot.sh" "$root7" "$rel" "$out" "$@"
+fi
+
 [ -d "$kdir" ] || { echo "build-module: no kernel tree at $kdir" >&2; exit 1; }
 mkdir -p "$out/driver" "$out/include/uapi/linux"
 # Copy only what changed, so kbuild's own dependency tracking keeps working.

@@ -16,6 +16,7 @@ packages=(
 	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.12 gnuplot-nox dkms man-db pkg-config
+	debootstrap
 )
 
 check_only=0
