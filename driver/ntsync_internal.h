@@ -6,14 +6,15 @@
  *
  *   dev->wait_all_lock (rt_mutex, sleeps, passes on priority)
  *     Owns every object that takes part in a wait-all: its state, its
- *     any_waiters and all_waiters lists.  Held across the walks over up to
+ *     any_waiters and all_waiters queues.  Held across the walks over up to
  *     NTSYNC_MAX_WAIT_COUNT objects that a wait-all needs, which is why it
  *     is a sleeping lock and not a spinning one.
  *
  *   obj->lock (raw_spinlock_t, spins even on PREEMPT_RT)
- *     Owns the state and the any_waiters list of an object that has no
+ *     Owns the state and the any_waiters queue of an object that has no
  *     wait-all waiter (obj->all_hint == 0).  Held only for short pointer and
- *     counter updates: never across an allocation, a copy to or from user
+ *     counter updates and O(log n) queue operations (the bounds are in
+ *     ntsync_wait.c): never across an allocation, a copy to or from user
  *     space, or anything else that may sleep.
  *
  * obj->all_hint counts the wait-all waiters that are queued on the object or
@@ -82,6 +83,28 @@ struct ntsync_device {
 	atomic64_t wait_seq;
 };
 
+/*
+ * A queue of waiters on one object (struct ntsync_q_entry.node), ordered by
+ * (prio, q->seq, index); see ntsync_wait.c.  Owned by the lock that owns the
+ * object's state (all_waiters: by wait_all_lock).
+ */
+struct ntsync_wq {
+	struct rb_root_cached root;
+	/* Where the next bounded re-check starts; NULL: at the first entry. */
+	struct rb_node *sweep;
+};
+
+static inline void ntsync_wq_init(struct ntsync_wq *wq)
+{
+	wq->root = RB_ROOT_CACHED;
+	wq->sweep = NULL;
+}
+
+static inline bool ntsync_wq_empty(const struct ntsync_wq *wq)
+{
+	return RB_EMPTY_ROOT(&wq->root.rb_root);
+}
+
 struct ntsync_obj {
 	/* See the locking rules above. */
 	raw_spinlock_t lock;
@@ -142,20 +165,23 @@ struct ntsync_obj {
 		} channel;
 	} u;
 
-	/* ntsync_q_entry.node of wait-any waiters (and alerts); by priority. */
-	struct list_head any_waiters;
-	/* ntsync_q_entry.node of wait-all waiters; under wait_all_lock. */
-	struct list_head all_waiters;
+	/* Wait-any waiters (and alerts); see ntsync_wait.c for the order. */
+	struct ntsync_wq any_waiters;
+	/* Wait-all waiters; under wait_all_lock. */
+	struct ntsync_wq all_waiters;
 };
 
 struct ntsync_q_entry {
-	/* In obj->any_waiters or obj->all_waiters, under that list's lock. */
-	struct list_head node;
+	/*
+	 * In obj->any_waiters or obj->all_waiters, under the lock that owns
+	 * that queue; cleared (RB_EMPTY_NODE) once taken out of it.
+	 */
+	struct rb_node node;
 	struct ntsync_q *q;
 	struct ntsync_obj *obj;
 	/* Position in the caller's array; count for the alert event. */
 	__u32 index;
-	/* The waiter's task->prio when this list was last ordered. */
+	/* Sort key: the waiter's task->prio when last (re)queued. */
 	int prio;
 };
 
@@ -444,6 +470,8 @@ bool ntsync_q_poll_fds(struct ntsync_q *q);
 int ntsync_aggregate_wait(struct ntsync_device *dev, void __user *argp);
 
 /* ntsync_wait.c */
+struct ntsync_q_entry *ntsync_wq_first(struct ntsync_wq *wq);
+void ntsync_requeue_q(struct ntsync_q *q);
 struct task_struct *ntsync_claim_notify_waiter(struct ntsync_obj *obj);
 void ntsync_init_q(struct ntsync_device *dev, struct ntsync_q *q,
 		   __u32 owner, bool all, __u32 count);
@@ -462,10 +490,9 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Internals exercised by ntsync_kunit.c. */
-int ntsync_cmp_waiters(void *priv, const struct list_head *a,
-		       const struct list_head *b);
-void ntsync_insert_waiter(struct ntsync_q_entry *new, struct list_head *head);
-void ntsync_refresh_order(struct list_head *head);
+void ntsync_wq_insert(struct ntsync_wq *wq, struct ntsync_q_entry *entry);
+void ntsync_wq_remove(struct ntsync_wq *wq, struct ntsync_q_entry *entry);
+void ntsync_wq_sweep(struct ntsync_wq *wq);
 int ntsync_pi_best_waiter(struct ntsync_obj *mutex);
 bool ntsync_entry_less(struct rb_node *a, const struct rb_node *b);
 #endif

@@ -17,6 +17,8 @@
 #include "ntsync_internal.h"
 
 #define NTSYNC_TEST_WAITERS	6
+/* Waiters of the queue invariant tests: several sweep windows long. */
+#define NTSYNC_TEST_LONG	64
 
 struct ntsync_test_waiter {
 	struct task_struct *task;
@@ -39,22 +41,76 @@ static void ntsync_test_waiter_init(struct kunit *test,
 	atomic_set(&w->q->signaled, -1);
 	w->entry = &w->q->entries[0];
 	w->entry->q = w->q;
+	RB_CLEAR_NODE(&w->entry->node);
+}
+
+/* @n waiters, the i-th queued i-th, at priorities from @prio(i). */
+static struct ntsync_test_waiter *
+ntsync_test_waiters(struct kunit *test, unsigned int n,
+		    int (*prio)(unsigned int i))
+{
+	struct ntsync_test_waiter *w;
+	unsigned int i;
+
+	w = kunit_kcalloc(test, n, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	for (i = 0; i < n; i++)
+		ntsync_test_waiter_init(test, &w[i], prio(i), i + 1);
+	return w;
 }
 
 /* The queue must hold the waiters in exactly the order @expect. */
-static void ntsync_expect_order(struct kunit *test, struct list_head *head,
+static void ntsync_expect_order(struct kunit *test, struct ntsync_wq *wq,
 				struct ntsync_test_waiter *w,
 				const int *expect, int n)
 {
-	struct ntsync_q_entry *entry;
+	struct rb_node *node;
 	int i = 0;
 
-	list_for_each_entry(entry, head, node) {
+	for (node = rb_first(&wq->root.rb_root); node; node = rb_next(node)) {
 		KUNIT_ASSERT_LT(test, i, n);
-		KUNIT_EXPECT_PTR_EQ(test, entry, w[expect[i]].entry);
+		KUNIT_EXPECT_PTR_EQ(test, node, &w[expect[i]].entry->node);
 		i++;
 	}
 	KUNIT_EXPECT_EQ(test, i, n);
+}
+
+/*
+ * The invariants of a queue: in-order traversal sorted by (prio, seq), the
+ * cached leftmost is the first, the sweep cursor is in the tree, and with
+ * @fresh, every key is its task's priority now.  Returns the length.
+ */
+static unsigned int ntsync_expect_wq_valid(struct kunit *test,
+					   struct ntsync_wq *wq, bool fresh)
+{
+	const struct ntsync_q_entry *prev = NULL;
+	bool sweep_seen = !wq->sweep;
+	struct rb_node *node;
+	unsigned int n = 0;
+
+	KUNIT_EXPECT_PTR_EQ(test, rb_first_cached(&wq->root),
+			    rb_first(&wq->root.rb_root));
+	for (node = rb_first(&wq->root.rb_root); node; node = rb_next(node)) {
+		const struct ntsync_q_entry *e;
+
+		e = rb_entry(node, struct ntsync_q_entry, node);
+		if (fresh)
+			KUNIT_EXPECT_EQ(test, e->prio, e->q->task->prio);
+		if (prev)
+			KUNIT_EXPECT_TRUE_MSG(test, prev->prio < e->prio ||
+					      (prev->prio == e->prio &&
+					       prev->q->seq < e->q->seq),
+					      "(%d, %llu) before (%d, %llu)",
+					      prev->prio, prev->q->seq, e->prio,
+					      e->q->seq);
+		if (node == wq->sweep)
+			sweep_seen = true;
+		prev = e;
+		n++;
+	}
+	KUNIT_EXPECT_TRUE(test, sweep_seen);
+	KUNIT_EXPECT_EQ(test, ntsync_wq_empty(wq), n == 0);
+	return n;
 }
 
 /* Better priority first; first come, first served within a priority. */
@@ -63,42 +119,56 @@ static void ntsync_test_waiter_order(struct kunit *test)
 	static const int prio[NTSYNC_TEST_WAITERS] = { 120, 50, 120, 10, 50, 120 };
 	static const int expect[NTSYNC_TEST_WAITERS] = { 3, 1, 4, 0, 2, 5 };
 	struct ntsync_test_waiter w[NTSYNC_TEST_WAITERS];
-	LIST_HEAD(head);
+	struct ntsync_wq wq;
 	int i;
 
+	ntsync_wq_init(&wq);
 	for (i = 0; i < NTSYNC_TEST_WAITERS; i++) {
 		ntsync_test_waiter_init(test, &w[i], prio[i], i + 1);
-		ntsync_insert_waiter(w[i].entry, &head);
+		ntsync_wq_insert(&wq, w[i].entry);
 	}
-	ntsync_expect_order(test, &head, w, expect, NTSYNC_TEST_WAITERS);
+	ntsync_expect_order(test, &wq, w, expect, NTSYNC_TEST_WAITERS);
+	KUNIT_EXPECT_PTR_EQ(test, ntsync_wq_first(&wq), w[3].entry);
+	ntsync_expect_wq_valid(test, &wq, true);
 }
 
-/* A waiter whose priority changed is re-sorted; the others keep order. */
+/*
+ * A waiter whose priority changed is requeued by the next pass's re-check
+ * in a queue no longer than its window; the others keep their order.
+ */
 static void ntsync_test_waiter_resort(struct kunit *test)
 {
 	static const int expect_before[4] = { 1, 0, 2, 3 };
 	static const int expect_after[4] = { 3, 1, 0, 2 };
+	static const int expect_lowered[4] = { 3, 0, 1, 2 };
 	struct ntsync_test_waiter w[4];
-	LIST_HEAD(head);
+	struct ntsync_wq wq;
 	int i;
 
+	ntsync_wq_init(&wq);
 	ntsync_test_waiter_init(test, &w[0], 60, 1);
 	ntsync_test_waiter_init(test, &w[1], 40, 2);
 	ntsync_test_waiter_init(test, &w[2], 60, 3);
 	ntsync_test_waiter_init(test, &w[3], 60, 4);
 	for (i = 0; i < 4; i++)
-		ntsync_insert_waiter(w[i].entry, &head);
-	ntsync_expect_order(test, &head, w, expect_before, 4);
+		ntsync_wq_insert(&wq, w[i].entry);
+	ntsync_expect_order(test, &wq, w, expect_before, 4);
 
 	/* Nothing changed: nothing moves. */
-	ntsync_refresh_order(&head);
-	ntsync_expect_order(test, &head, w, expect_before, 4);
+	ntsync_wq_sweep(&wq);
+	ntsync_expect_order(test, &wq, w, expect_before, 4);
 
 	/* The last waiter is boosted above everyone. */
 	w[3].task->prio = 20;
-	ntsync_refresh_order(&head);
-	ntsync_expect_order(test, &head, w, expect_after, 4);
+	ntsync_wq_sweep(&wq);
+	ntsync_expect_order(test, &wq, w, expect_after, 4);
 	KUNIT_EXPECT_EQ(test, w[3].entry->prio, 20);
+
+	/* Lowered behind its equals: it keeps its arrival among them. */
+	w[1].task->prio = 60;
+	ntsync_wq_sweep(&wq);
+	ntsync_expect_order(test, &wq, w, expect_lowered, 4);
+	ntsync_expect_wq_valid(test, &wq, true);
 }
 
 /* Mutex PI: best among wait-any and wait-all waiters still waiting. */
@@ -110,8 +180,8 @@ static void ntsync_test_pi_best_waiter(struct kunit *test)
 	mutex = kunit_kzalloc(test, sizeof(*mutex), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, mutex);
 	mutex->type = NTSYNC_TYPE_MUTEX;
-	INIT_LIST_HEAD(&mutex->any_waiters);
-	INIT_LIST_HEAD(&mutex->all_waiters);
+	ntsync_wq_init(&mutex->any_waiters);
+	ntsync_wq_init(&mutex->all_waiters);
 
 	KUNIT_EXPECT_EQ(test, ntsync_pi_best_waiter(mutex), NTSYNC_NO_BOOST);
 
@@ -119,19 +189,118 @@ static void ntsync_test_pi_best_waiter(struct kunit *test)
 	ntsync_test_waiter_init(test, &w[1], 30, 2);
 	ntsync_test_waiter_init(test, &w[2], 10, 3);
 	ntsync_test_waiter_init(test, &w[3], 20, 4);
-	ntsync_insert_waiter(w[0].entry, &mutex->any_waiters);
-	ntsync_insert_waiter(w[1].entry, &mutex->any_waiters);
+	ntsync_wq_insert(&mutex->any_waiters, w[0].entry);
+	ntsync_wq_insert(&mutex->any_waiters, w[1].entry);
 	KUNIT_EXPECT_EQ(test, ntsync_pi_best_waiter(mutex), 30);
 
 	/* A wait-all waiter counts as much as a wait-any one. */
-	ntsync_insert_waiter(w[2].entry, &mutex->all_waiters);
+	ntsync_wq_insert(&mutex->all_waiters, w[2].entry);
 	KUNIT_EXPECT_EQ(test, ntsync_pi_best_waiter(mutex), 10);
 
-	/* A waiter already satisfied (leaving) no longer counts. */
+	/* A waiter already satisfied (leaving) no longer counts... */
 	atomic_set(&w[2].q->signaled, 0);
 	KUNIT_EXPECT_EQ(test, ntsync_pi_best_waiter(mutex), 30);
-	ntsync_insert_waiter(w[3].entry, &mutex->all_waiters);
+	/* ... and was unlinked; its own removal then does nothing. */
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_NODE(&w[2].entry->node));
+	KUNIT_EXPECT_TRUE(test, ntsync_wq_empty(&mutex->all_waiters));
+	ntsync_wq_remove(&mutex->all_waiters, w[2].entry);
+	ntsync_wq_insert(&mutex->all_waiters, w[3].entry);
 	KUNIT_EXPECT_EQ(test, ntsync_pi_best_waiter(mutex), 20);
+
+	/* The best waiter lowered: the next one's priority counts. */
+	w[3].task->prio = 100;
+	KUNIT_EXPECT_EQ(test, ntsync_pi_best_waiter(mutex), 30);
+	KUNIT_EXPECT_EQ(test, w[3].entry->prio, 100);
+}
+
+/* Priorities for the long queues: 8 levels, interleaved. */
+static int ntsync_test_prio_mix(unsigned int i)
+{
+	return 10 + (int)((i * 5) % 8) * 15;
+}
+
+/* Insert in arrival order, remove arbitrary entries: always sorted. */
+static void ntsync_test_wq_insert_remove(struct kunit *test)
+{
+	struct ntsync_test_waiter *w;
+	struct ntsync_wq wq;
+	unsigned int i, n;
+
+	w = ntsync_test_waiters(test, NTSYNC_TEST_LONG, ntsync_test_prio_mix);
+	ntsync_wq_init(&wq);
+	for (i = 0; i < NTSYNC_TEST_LONG; i++) {
+		ntsync_wq_insert(&wq, w[i].entry);
+		KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
+				i + 1);
+	}
+	/* A sweep cursor somewhere in the middle, to be moved by removals. */
+	ntsync_wq_sweep(&wq);
+	KUNIT_EXPECT_NOT_NULL(test, wq.sweep);
+
+	/* Every third, then the rest from the back: head, tail and middle. */
+	n = NTSYNC_TEST_LONG;
+	for (i = 0; i < NTSYNC_TEST_LONG; i += 3) {
+		ntsync_wq_remove(&wq, w[i].entry);
+		KUNIT_EXPECT_TRUE(test, RB_EMPTY_NODE(&w[i].entry->node));
+		KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
+				--n);
+	}
+	for (i = NTSYNC_TEST_LONG; i-- > 0;) {
+		if (RB_EMPTY_NODE(&w[i].entry->node))
+			continue;
+		ntsync_wq_remove(&wq, w[i].entry);
+		ntsync_wq_sweep(&wq);
+		KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
+				--n);
+	}
+	KUNIT_EXPECT_NULL(test, ntsync_wq_first(&wq));
+}
+
+/*
+ * Requeue: the first entry is checked before it is used, so a lowered one
+ * never comes first by its old priority; a raised one is found by the
+ * re-check within ceil(n / window) passes, and is first from then on.
+ */
+static void ntsync_test_wq_requeue(struct kunit *test)
+{
+	unsigned int i, passes, bound;
+	struct ntsync_test_waiter *w;
+	struct ntsync_q_entry *first;
+	struct ntsync_wq wq;
+
+	w = ntsync_test_waiters(test, NTSYNC_TEST_LONG, ntsync_test_prio_mix);
+	ntsync_wq_init(&wq);
+	for (i = 0; i < NTSYNC_TEST_LONG; i++)
+		ntsync_wq_insert(&wq, w[i].entry);
+
+	/* Lower the whole best level (priority 10) to the worst one. */
+	for (i = 0; i < NTSYNC_TEST_LONG; i++) {
+		if (w[i].task->prio == 10)
+			w[i].task->prio = 200;
+	}
+	first = ntsync_wq_first(&wq);
+	KUNIT_ASSERT_NOT_NULL(test, first);
+	KUNIT_EXPECT_EQ(test, first->prio, 25);
+	KUNIT_EXPECT_EQ(test, first->q->task->prio, 25);
+	ntsync_expect_wq_valid(test, &wq, false);
+
+	/* Raise the last entry in order above all. */
+	first = rb_entry(rb_last(&wq.root.rb_root), struct ntsync_q_entry,
+			 node);
+	first->q->task->prio = 1;
+	bound = DIV_ROUND_UP(NTSYNC_TEST_LONG, 16);
+	for (passes = 1; passes <= bound; passes++) {
+		if (ntsync_wq_first(&wq)->q->task->prio == 1)
+			break;
+	}
+	KUNIT_EXPECT_LE(test, passes, bound);
+	KUNIT_EXPECT_EQ(test, ntsync_wq_first(&wq)->prio, 1);
+
+	/* Enough passes for the cursor to go round: every key is fresh. */
+	for (i = 0; i < 2 * bound; i++)
+		ntsync_wq_sweep(&wq);
+	KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
+			NTSYNC_TEST_LONG);
 }
 
 static unsigned int ntsync_test_list_len(struct list_head *head)
@@ -207,6 +376,8 @@ static struct kunit_case ntsync_test_cases[] = {
 	KUNIT_CASE(ntsync_test_waiter_order),
 	KUNIT_CASE(ntsync_test_waiter_resort),
 	KUNIT_CASE(ntsync_test_pi_best_waiter),
+	KUNIT_CASE(ntsync_test_wq_insert_remove),
+	KUNIT_CASE(ntsync_test_wq_requeue),
 	KUNIT_CASE(ntsync_test_pi_work_pool),
 	KUNIT_CASE(ntsync_test_channel_order),
 	{}

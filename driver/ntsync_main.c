@@ -34,8 +34,8 @@ struct ntsync_obj *ntsync_alloc_obj(struct ntsync_device *dev,
 	/* The object pins its device; dropped in ntsync_free_obj(). */
 	get_file(dev->file);
 	raw_spin_lock_init(&obj->lock);
-	INIT_LIST_HEAD(&obj->any_waiters);
-	INIT_LIST_HEAD(&obj->all_waiters);
+	ntsync_wq_init(&obj->any_waiters);
+	ntsync_wq_init(&obj->all_waiters);
 	return obj;
 }
 

@@ -642,25 +642,30 @@ static void ntsync_pi_chain_add_waits_of(struct task_struct *task)
 
 	hash_for_each_possible(ntsync_pi_waiters, q, pi_hnode,
 			       (unsigned long)task) {
-		if (q->task == task)
-			ntsync_pi_chain_add_q(q);
+		if (q->task != task)
+			continue;
+		/* Its queues' order follows its new priority at once. */
+		ntsync_requeue_q(q);
+		ntsync_pi_chain_add_q(q);
 	}
 }
 
-/* Best priority among the waiters still waiting for @mutex. */
+/*
+ * Best priority among the waiters still waiting for @mutex: the first of
+ * each queue, O(log n).  Under the lock that owns @mutex (all_waiters is
+ * empty when that is obj->lock).  ntsync_wq_first() checks their keys; see
+ * ntsync_wait.c for which priority changes a queue has seen when.
+ */
 VISIBLE_IF_KUNIT int ntsync_pi_best_waiter(struct ntsync_obj *mutex)
 {
-	struct ntsync_q_entry *entry;
+	struct ntsync_q_entry *any = ntsync_wq_first(&mutex->any_waiters);
+	struct ntsync_q_entry *each = ntsync_wq_first(&mutex->all_waiters);
 	int best = NTSYNC_NO_BOOST;
 
-	list_for_each_entry(entry, &mutex->any_waiters, node) {
-		if (atomic_read(&entry->q->signaled) == -1)
-			best = min(best, READ_ONCE(entry->q->task->prio));
-	}
-	list_for_each_entry(entry, &mutex->all_waiters, node) {
-		if (atomic_read(&entry->q->signaled) == -1)
-			best = min(best, READ_ONCE(entry->q->task->prio));
-	}
+	if (any)
+		best = READ_ONCE(any->q->task->prio);
+	if (each)
+		best = min(best, READ_ONCE(each->q->task->prio));
 	return best;
 }
 

@@ -3,15 +3,57 @@
  * ntsync-nspa: WAIT_ANY and WAIT_ALL, and the wakeups that end them.
  *
  * Owns: the choice of lock for an object (ntsync_lock_obj()), the wait
- * queues (struct ntsync_q and its entries on objects' lists), the order in
- * which waiters are woken, and the sleep with its absolute deadline.
+ * queues (struct ntsync_q, its entries in the objects' struct ntsync_wq),
+ * the order in which waiters are woken, and the sleep with its absolute
+ * deadline.
  *
- * Queues are ordered by the waiter's kernel priority (lower task->prio
- * first) and first-in first-out within one priority.  Each entry remembers
- * the priority it was sorted by; before every wake pass the queue is checked
- * against the waiters' current priorities and re-sorted if one changed (a PI
- * boost, sched_setattr()).  Wakers walk the wait-any and wait-all queues of
- * an object together, best first, so the best waiter it can satisfy wins.
+ * Order.  Each object has two queues, wait-any (alerts included) and
+ * wait-all, each an rb-tree keyed by (prio, arrival): prio is the waiter's
+ * kernel priority (task->prio, lower is better) when the entry was queued
+ * or last requeued, arrival the wait's sequence number, so waiters of one
+ * priority are first-in first-out.  Insertion and removal are O(log n), the
+ * best entry is the cached leftmost one.  Wakers walk both queues of an
+ * object together in key order, best first (the wait-any one on a tie of
+ * both), so the best waiter the object can satisfy wins.  All of it runs
+ * under the lock that owns the object (see ntsync_internal.h).
+ *
+ * Priority changes while queued.  The kernel does not tell us when another
+ * task's priority changes (sched_setattr() by a third party), so the keys
+ * are checked against task->prio lazily, within fixed bounds:
+ *  - Every walk (wake pass, ntsync_wq_first() for PI, channel notify)
+ *    checks each entry before using it and requeues it if its priority
+ *    changed, up to NTSYNC_WQ_REQUEUE_MAX requeues per walk.  So a waiter
+ *    whose priority was lowered is never woken, nor boosts a mutex owner,
+ *    by its old priority (unless more than that many stale entries meet a
+ *    walk at once): its stale key brings it to the front early, where it
+ *    is checked.
+ *  - A raised waiter sits behind its new place until it is checked.  Every
+ *    walk first re-checks NTSYNC_WQ_SWEEP entries from a cursor that moves
+ *    on through the queue and wraps: in a queue of at most that many
+ *    entries every pass checks them all, so the order is exact; in a longer
+ *    one a raised waiter is found within ceil(m / NTSYNC_WQ_SWEEP) passes,
+ *    m being the entries between the cursor and it when it was raised
+ *    (plus those queued there meanwhile), and is first in its new place
+ *    from that pass on.
+ *  - When ntsync's own PI changes the priority of a task blocked in a wait
+ *    that includes a mutex (ntsync_pi.c, the registry of blocked waiters),
+ *    that wait's entries are requeued at once (ntsync_requeue_q()).  Only
+ *    such waits are in that registry: a mutex owner boosted while it waits
+ *    for semaphores or events only is found like a sched_setattr().
+ *
+ * Bounds under obj->lock (a raw spinlock).  A pass does, besides the wakes
+ * themselves: at most NTSYNC_WQ_SWEEP key checks and as many requeues, at
+ * most NTSYNC_WQ_REQUEUE_MAX requeues at the front, at most
+ * NTSYNC_WAKE_OWNED_MAX waiters offered an owned mutex, each O(log n).  It
+ * also unlinks the entries of waits already satisfied (by this or another
+ * object, or a watched file) that it meets, which their waiters would
+ * otherwise unlink themselves: each entry at most once, so that work is
+ * paid for by the wakes that satisfied them.  Passes under wait_all_lock
+ * (an rt_mutex, preemptible) also offer the object to every wait-all
+ * waiter until one takes it, as before.  One consequence of the owned
+ * mutex bound: a waiter sharing the owner id of a mutex's current owner (two
+ * threads passing one owner id) gets it recursively only if it is among
+ * the first NTSYNC_WAKE_OWNED_MAX waiters; else when the mutex is free.
  *
  * A waker satisfies a wait by claiming ntsync_q.signaled with a cmpxchg and
  * consuming the object(s) for the waiter, all under the lock that owns the
@@ -22,7 +64,7 @@
 
 #include <linux/eventfd.h>
 #include <linux/hrtimer.h>
-#include <linux/list_sort.h>
+#include <linux/rbtree.h>
 #include <linux/sched.h>
 #include <linux/sched/rt.h>
 #include <linux/sched/signal.h>
@@ -89,61 +131,239 @@ static void ntsync_all_hint_add(struct ntsync_obj *obj, int delta)
 	raw_spin_unlock(&obj->lock);
 }
 
-/* Queue order: better (lower) priority first, then earlier enqueue. */
-VISIBLE_IF_KUNIT int ntsync_cmp_waiters(void *priv, const struct list_head *a,
-					const struct list_head *b)
-{
-	const struct ntsync_q_entry *ea = list_entry(a, struct ntsync_q_entry,
-						     node);
-	const struct ntsync_q_entry *eb = list_entry(b, struct ntsync_q_entry,
-						     node);
+/*
+ * Bounds of the work on a queue under the lock that owns it (obj->lock is a
+ * raw spinlock: preemption stays off there, even on PREEMPT_RT).  Each is a
+ * small constant, independent of the number of queued waiters.
+ */
 
-	if (ea->prio != eb->prio)
-		return ea->prio < eb->prio ? -1 : 1;
-	if (ea->q->seq != eb->q->seq)
-		return ea->q->seq < eb->q->seq ? -1 : 1;
-	return 0;
+/*
+ * Entries whose key one pass re-checks, from a cursor that moves on by as
+ * many each pass and wraps: the whole queue while it is no longer than
+ * this, else a window that sweeps it.
+ */
+#define NTSYNC_WQ_SWEEP		16
+/*
+ * Stale entries one walk of a queue requeues at the entries it is about to
+ * use; past that it uses them as they are sorted.
+ */
+#define NTSYNC_WQ_REQUEUE_MAX	16
+/*
+ * Waiters a pass offers an owned mutex (which only a waiter with the same
+ * owner id can take) before it stops.
+ */
+#define NTSYNC_WAKE_OWNED_MAX	16
+
+/* Key order of two entries of one queue: (prio, arrival, index). */
+static bool ntsync_entry_before(const struct ntsync_q_entry *a,
+				const struct ntsync_q_entry *b)
+{
+	if (a->prio != b->prio)
+		return a->prio < b->prio;
+	if (a->q->seq != b->q->seq)
+		return a->q->seq < b->q->seq;
+	/* One wait-any may list an object more than once. */
+	return a->index < b->index;
+}
+
+static bool ntsync_wq_less(struct rb_node *a, const struct rb_node *b)
+{
+	return ntsync_entry_before(rb_entry(a, struct ntsync_q_entry, node),
+				   rb_entry(b, struct ntsync_q_entry, node));
+}
+
+/* Is @entry's wait already satisfied, by this object or another source? */
+static bool ntsync_entry_claimed(const struct ntsync_q_entry *entry)
+{
+	return atomic_read(&entry->q->signaled) != -1;
+}
+
+/* Sort @entry by its task's priority now, behind its equals. */
+VISIBLE_IF_KUNIT void ntsync_wq_insert(struct ntsync_wq *wq,
+				       struct ntsync_q_entry *entry)
+{
+	entry->prio = READ_ONCE(entry->q->task->prio);
+	rb_add_cached(&entry->node, &wq->root, ntsync_wq_less);
+}
+
+static void ntsync_wq_erase(struct ntsync_wq *wq, struct ntsync_q_entry *entry)
+{
+	if (wq->sweep == &entry->node)
+		wq->sweep = rb_next(&entry->node);
+	rb_erase_cached(&entry->node, &wq->root);
+	RB_CLEAR_NODE(&entry->node);
 }
 
 /*
- * Queue @new behind every waiter of better or equal priority.  It is the
- * newest, so searching from the tail makes the common case, equal
- * priorities, constant time.
+ * Take @entry out of @wq, unless a pass already did (it unlinks entries of
+ * satisfied waits it meets: ntsync_wq_next()).
  */
-VISIBLE_IF_KUNIT void ntsync_insert_waiter(struct ntsync_q_entry *new,
-					   struct list_head *head)
+VISIBLE_IF_KUNIT void ntsync_wq_remove(struct ntsync_wq *wq,
+				       struct ntsync_q_entry *entry)
 {
-	struct ntsync_q_entry *entry;
+	if (!RB_EMPTY_NODE(&entry->node))
+		ntsync_wq_erase(wq, entry);
+}
 
-	new->prio = READ_ONCE(new->q->task->prio);
-	list_for_each_entry_reverse(entry, head, node) {
-		if (entry->prio <= new->prio) {
-			list_add(&new->node, &entry->node);
-			return;
-		}
-	}
-	list_add(&new->node, head);
+/* Move @entry to where priority @prio sorts it; its arrival stays. */
+static void ntsync_wq_requeue(struct ntsync_wq *wq,
+			      struct ntsync_q_entry *entry, int prio)
+{
+	ntsync_wq_erase(wq, entry);
+	entry->prio = prio;
+	rb_add_cached(&entry->node, &wq->root, ntsync_wq_less);
 }
 
 /*
- * Re-sort the queue if a waiter's priority changed since it was sorted.
- * list_sort() is stable and allocates nothing: legal under a raw spinlock.
+ * The bounded re-check: compare the keys of NTSYNC_WQ_SWEEP entries, from
+ * the cursor on (wrapping, each entry once), with their tasks' priorities
+ * now, and requeue those that changed.  The tree is not changed during the
+ * scan, so a queue no longer than the window is checked entirely.
  */
-VISIBLE_IF_KUNIT void ntsync_refresh_order(struct list_head *head)
+VISIBLE_IF_KUNIT void ntsync_wq_sweep(struct ntsync_wq *wq)
 {
-	struct ntsync_q_entry *entry;
-	bool changed = false;
+	struct ntsync_q_entry *stale[NTSYNC_WQ_SWEEP];
+	int prio[NTSYNC_WQ_SWEEP];
+	struct rb_node *start, *node;
+	unsigned int i, n = 0;
 
-	list_for_each_entry(entry, head, node) {
-		int prio = READ_ONCE(entry->q->task->prio);
+	start = wq->sweep ?: rb_first_cached(&wq->root);
+	if (!start)
+		return;
+	node = start;
+	for (i = 0; i < NTSYNC_WQ_SWEEP; i++) {
+		struct ntsync_q_entry *entry;
+		int now;
 
-		if (prio != entry->prio) {
-			entry->prio = prio;
-			changed = true;
+		entry = rb_entry(node, struct ntsync_q_entry, node);
+		now = READ_ONCE(entry->q->task->prio);
+		if (now != entry->prio && !ntsync_entry_claimed(entry)) {
+			stale[n] = entry;
+			prio[n++] = now;
 		}
+		node = rb_next(node) ?: rb_first_cached(&wq->root);
+		if (node == start)
+			break;
 	}
-	if (changed)
-		list_sort(NULL, head, ntsync_cmp_waiters);
+	wq->sweep = node;
+	for (i = 0; i < n; i++)
+		ntsync_wq_requeue(wq, stale[i], prio[i]);
+}
+
+/* One walk over a queue in key order by a wake pass or a look-up. */
+struct ntsync_wq_walk {
+	struct ntsync_wq *wq;
+	/* The furthest entry used so far; NULL before the first. */
+	struct ntsync_q_entry *pos;
+	/* Requeues left to this walk (NTSYNC_WQ_REQUEUE_MAX). */
+	unsigned int requeues;
+};
+
+/* Start a walk of @wq, after its bounded re-check. */
+static void ntsync_wq_walk_init(struct ntsync_wq_walk *walk,
+				struct ntsync_wq *wq)
+{
+	ntsync_wq_sweep(wq);
+	walk->wq = wq;
+	walk->pos = NULL;
+	walk->requeues = NTSYNC_WQ_REQUEUE_MAX;
+}
+
+/*
+ * The next entry of the walk whose wait is not satisfied yet, its key
+ * checked first: an entry whose task's priority changed is requeued and
+ * the next one looked at again (lazy validation).  A raised entry can land
+ * before what the walk used already; it is then the best of the rest, and
+ * is returned at once.  Entries of satisfied waits met on the way are
+ * unlinked, each once in its queue's life, so that cost is that of the
+ * wakes that satisfied them.  NULL at the end.
+ */
+static struct ntsync_q_entry *ntsync_wq_next(struct ntsync_wq_walk *walk)
+{
+	for (;;) {
+		struct ntsync_q_entry *entry;
+		struct rb_node *node;
+		int prio;
+
+		node = walk->pos ? rb_next(&walk->pos->node) :
+				   rb_first_cached(&walk->wq->root);
+		if (!node)
+			return NULL;
+		entry = rb_entry(node, struct ntsync_q_entry, node);
+		if (ntsync_entry_claimed(entry)) {
+			ntsync_wq_erase(walk->wq, entry);
+			continue;
+		}
+		prio = READ_ONCE(entry->q->task->prio);
+		if (prio == entry->prio || !walk->requeues)
+			return entry;
+		walk->requeues--;
+		ntsync_wq_requeue(walk->wq, entry, prio);
+		if (walk->pos && ntsync_entry_before(entry, walk->pos))
+			return entry;
+	}
+}
+
+/* The walk has used @entry (from ntsync_wq_next()). */
+static void ntsync_wq_used(struct ntsync_wq_walk *walk,
+			   struct ntsync_q_entry *entry)
+{
+	if (!walk->pos || ntsync_entry_before(walk->pos, entry))
+		walk->pos = entry;
+}
+
+/*
+ * The best entry of @wq whose wait is not satisfied yet, with its key
+ * checked, or NULL: O(log n), for the owner of @wq's lock.
+ */
+struct ntsync_q_entry *ntsync_wq_first(struct ntsync_wq *wq)
+{
+	struct ntsync_wq_walk walk;
+
+	ntsync_wq_walk_init(&walk, wq);
+	return ntsync_wq_next(&walk);
+}
+
+/*
+ * The PI code changed the priority of @q's task while @q is queued: requeue
+ * its entries under their objects' locks now, instead of waiting for a pass
+ * to notice.  Called under ntsync_pi_mutex (which comes before every object
+ * lock) with no other lock held; @q stays valid while it is registered
+ * there, its objects while @q holds them.
+ */
+void ntsync_requeue_q(struct ntsync_q *q)
+{
+	__u32 i;
+
+	for (i = 0; i < q->total_count; i++) {
+		struct ntsync_q_entry *entry = &q->entries[i];
+		struct ntsync_obj *obj = entry->obj;
+		struct ntsync_wq *wq;
+		bool all;
+		int prio;
+
+		/* The alert of a wait-all is a wait-any entry. */
+		wq = q->all && i < q->count ? &obj->all_waiters :
+					      &obj->any_waiters;
+		all = ntsync_lock_obj(obj->dev, obj);
+		/*
+		 * Left its queue already (all_hint may be 0 by now: its entry
+		 * was unlinked before, under wait_all_lock).
+		 */
+		prio = READ_ONCE(q->task->prio);
+		if (!RB_EMPTY_NODE(&entry->node) && prio != entry->prio)
+			ntsync_wq_requeue(wq, entry, prio);
+		ntsync_unlock_obj(obj->dev, obj, all);
+	}
+}
+
+/* Wait-any and wait-all entries of one object: (prio, arrival), any first. */
+static bool ntsync_waiter_first(const struct ntsync_q_entry *any,
+				const struct ntsync_q_entry *each)
+{
+	if (any->prio != each->prio)
+		return any->prio < each->prio;
+	return any->q->seq <= each->q->seq;
 }
 
 /* Claim @q for @index; true if this caller won it. */
@@ -199,40 +419,39 @@ static void ntsync_try_wake_all(struct ntsync_device *dev, struct ntsync_q *q)
 void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 			 bool all)
 {
-	struct list_head *any_head = &obj->any_waiters;
-	struct list_head *all_head = &obj->all_waiters;
-	struct ntsync_q_entry *any, *each;
+	unsigned int owned_left = NTSYNC_WAKE_OWNED_MAX;
+	struct ntsync_q_entry *any = NULL, *each = NULL;
+	struct ntsync_wq_walk any_walk, all_walk;
 
 	ntsync_assert_owned(obj);
 
-	ntsync_refresh_order(any_head);
+	ntsync_wq_walk_init(&any_walk, &obj->any_waiters);
 	/* Without wait_all_lock there are no wait-all waiters to see. */
 	if (all)
-		ntsync_refresh_order(all_head);
-	else
-		all_head = NULL;
+		ntsync_wq_walk_init(&all_walk, &obj->all_waiters);
 
-	any = list_first_entry(any_head, struct ntsync_q_entry, node);
-	each = all_head ? list_first_entry(all_head, struct ntsync_q_entry,
-					   node) : NULL;
 	for (;;) {
-		bool any_left = &any->node != any_head;
-		bool all_left = all_head && &each->node != all_head;
-
-		if (!any_left && !all_left)
+		if (!any)
+			any = ntsync_wq_next(&any_walk);
+		if (all && !each)
+			each = ntsync_wq_next(&all_walk);
+		if (!any && !each)
 			break;
-		/* Only a mutex can suit one waiter and not another. */
-		if (obj->type != NTSYNC_TYPE_MUTEX &&
-		    !ntsync_obj_is_signaled(obj, 0))
-			break;
-		if (any_left && (!all_left ||
-				 ntsync_cmp_waiters(NULL, &any->node,
-						    &each->node) <= 0)) {
+		if (!ntsync_obj_is_signaled(obj, 0)) {
+			/* Only a mutex can suit one waiter and not another. */
+			if (obj->type != NTSYNC_TYPE_MUTEX || !owned_left)
+				break;
+			/* Owned: only a waiter of its owner can take it. */
+			owned_left--;
+		}
+		if (any && (!each || ntsync_waiter_first(any, each))) {
 			ntsync_try_wake_any(obj, any);
-			any = list_next_entry(any, node);
+			ntsync_wq_used(&any_walk, any);
+			any = NULL;
 		} else {
 			ntsync_try_wake_all(dev, each->q);
-			each = list_next_entry(each, node);
+			ntsync_wq_used(&all_walk, each);
+			each = NULL;
 		}
 	}
 }
@@ -245,17 +464,20 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
  */
 struct task_struct *ntsync_claim_notify_waiter(struct ntsync_obj *obj)
 {
+	struct ntsync_wq_walk walk;
 	struct ntsync_q_entry *entry;
 
 	ntsync_assert_owned(obj);
-	ntsync_refresh_order(&obj->any_waiters);
-	list_for_each_entry(entry, &obj->any_waiters, node) {
+	ntsync_wq_walk_init(&walk, &obj->any_waiters);
+	while ((entry = ntsync_wq_next(&walk))) {
 		if (ntsync_claim(entry->q, entry->index)) {
 			ntsync_stat_add(NTSYNC_STAT_WAKES, 1);
 			trace_ntsync_wake(entry->q->task, entry->index);
 			get_task_struct(entry->q->task);
 			return entry->q->task;
 		}
+		/* A watched file claimed it just now. */
+		ntsync_wq_used(&walk, entry);
 	}
 	return NULL;
 }
@@ -503,8 +725,8 @@ static bool ntsync_try_acquire_any(struct ntsync_device *dev,
 			atomic_set(&q->signaled, q->entries[i].index);
 			ntsync_obj_acquire(obj, q);
 			contended = obj->type == NTSYNC_TYPE_MUTEX &&
-				    (!list_empty(&obj->any_waiters) ||
-				     !list_empty(&obj->all_waiters));
+				    (!ntsync_wq_empty(&obj->any_waiters) ||
+				     !ntsync_wq_empty(&obj->all_waiters));
 		}
 		ntsync_unlock_obj(dev, obj, all);
 		if (contended)
@@ -556,7 +778,7 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 		struct ntsync_obj *obj = entry->obj;
 
 		all = ntsync_lock_obj(dev, obj);
-		ntsync_insert_waiter(entry, &obj->any_waiters);
+		ntsync_wq_insert(&obj->any_waiters, entry);
 		ntsync_unlock_obj(dev, obj, all);
 	}
 
@@ -584,7 +806,7 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 		struct ntsync_obj *obj = entry->obj;
 
 		all = ntsync_lock_obj(dev, obj);
-		list_del(&entry->node);
+		ntsync_wq_remove(&obj->any_waiters, entry);
 		ntsync_unlock_obj(dev, obj, all);
 	}
 	ntsync_q_fds_unregister(q);
@@ -680,7 +902,7 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 
 		/* From here wait_all_lock owns the object. */
 		ntsync_all_hint_add(entry->obj, 1);
-		ntsync_insert_waiter(entry, &entry->obj->all_waiters);
+		ntsync_wq_insert(&entry->obj->all_waiters, entry);
 	}
 	/*
 	 * The alert is an ordinary wait-any entry.  Its list is owned by
@@ -688,7 +910,7 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	 */
 	if (alert_entry) {
 		raw_spin_lock(&alert_entry->obj->lock);
-		ntsync_insert_waiter(alert_entry, &alert_entry->obj->any_waiters);
+		ntsync_wq_insert(&alert_entry->obj->any_waiters, alert_entry);
 		raw_spin_unlock(&alert_entry->obj->lock);
 	}
 
@@ -725,12 +947,12 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	for (i = 0; i < q->count; i++) {
 		struct ntsync_q_entry *entry = &q->entries[i];
 
-		list_del(&entry->node);
+		ntsync_wq_remove(&entry->obj->all_waiters, entry);
 		ntsync_all_hint_add(entry->obj, -1);
 	}
 	if (alert_entry) {
 		raw_spin_lock(&alert_entry->obj->lock);
-		list_del(&alert_entry->node);
+		ntsync_wq_remove(&alert_entry->obj->any_waiters, alert_entry);
 		raw_spin_unlock(&alert_entry->obj->lock);
 	}
 
