@@ -200,13 +200,16 @@ ntsync_dispatched_remove_state(struct ntsync_obj *ch,
  *
  * The key is the receiver's task->prio when it parked.  Its priority can
  * change while it is parked (a boost, a sched_setattr()), and nothing tells
- * us: so every pick re-reads the priority of the first
- * NTSYNC_CHANNEL_RECHECK receivers in the order and requeues those that
- * changed, keeping their park order.  A receiver that drops is found as soon
- * as it is among the first; one that rises while more than
- * NTSYNC_CHANNEL_RECHECK receivers rank before it waits at its old rank
- * until it is among them.  Bounded: at most NTSYNC_CHANNEL_RECHECK re-reads
- * and requeues, O(log n) each, per pick.
+ * us, so a pick re-reads priorities, within a bound (see
+ * ntsync_best_receiver()): those of the first NTSYNC_CHANNEL_RECHECK
+ * receivers in the order, then that of the first again while it changed,
+ * at most NTSYNC_CHANNEL_RECHECK more times.  A changed receiver is
+ * requeued at its new priority, keeping its park order.  So the receiver
+ * picked ranks by its priority now unless 2 * NTSYNC_CHANNEL_RECHECK
+ * receivers changed at once, and one that rises while
+ * NTSYNC_CHANNEL_RECHECK others rank before it keeps its old rank until it
+ * is among the first.  At most 2 * NTSYNC_CHANNEL_RECHECK re-reads and
+ * requeues, O(log n) each, per pick.
  */
 static bool ntsync_receiver_less(struct rb_node *a, const struct rb_node *b)
 {
@@ -271,34 +274,51 @@ static void ntsync_channel_dispatch(struct ntsync_obj *ch,
 	msg->thread_token = reg ? reg->token : 0;
 }
 
+/* Rank @rcv by its task's priority now; false if it had not changed. */
+static bool ntsync_receiver_requeue_state(struct ntsync_obj *ch,
+					  struct ntsync_channel_receiver *rcv)
+{
+	int prio = READ_ONCE(rcv->task->prio);
+
+	lockdep_assert_held(&ch->lock);
+	if (prio == rcv->prio)
+		return false;
+	rb_erase_cached(&rcv->node, &ch->u.channel.receivers);
+	rcv->prio = prio;
+	rb_add_cached(&rcv->node, &ch->u.channel.receivers,
+		      ntsync_receiver_less);
+	return true;
+}
+
 /*
  * The parked receiver to serve (left parked): best priority, then earliest
- * parked, after the first NTSYNC_CHANNEL_RECHECK receivers had their
- * priority re-read (see above).  NULL if none is parked.
+ * parked, after the bounded re-read of priorities described above.  NULL
+ * if none is parked.
  */
 VISIBLE_IF_KUNIT struct ntsync_channel_receiver *
 ntsync_best_receiver(struct ntsync_obj *ch)
 {
-	struct ntsync_channel_receiver *stale[NTSYNC_CHANNEL_RECHECK];
-	struct ntsync_channel_receiver *rcv;
+	struct ntsync_channel_receiver *window[NTSYNC_CHANNEL_RECHECK];
+	struct ntsync_channel_receiver *first;
 	unsigned int i, n = 0;
 	struct rb_node *node;
 
 	lockdep_assert_held(&ch->lock);
-	node = rb_first_cached(&ch->u.channel.receivers);
-	for (i = 0; node && i < NTSYNC_CHANNEL_RECHECK; i++) {
-		rcv = rb_entry(node, struct ntsync_channel_receiver, node);
-		node = rb_next(node);
-		if (READ_ONCE(rcv->task->prio) != rcv->prio)
-			stale[n++] = rcv;
-	}
-	/* Requeued after the walk: the walk sees each receiver once. */
-	for (i = 0; i < n; i++) {
-		rcv = stale[i];
-		rb_erase_cached(&rcv->node, &ch->u.channel.receivers);
-		rcv->prio = READ_ONCE(rcv->task->prio);
-		rb_add_cached(&rcv->node, &ch->u.channel.receivers,
-			      ntsync_receiver_less);
+	/* The first ones, collected before any moves: each is read once. */
+	for (node = rb_first_cached(&ch->u.channel.receivers);
+	     node && n < NTSYNC_CHANNEL_RECHECK; node = rb_next(node))
+		window[n++] = rb_entry(node, struct ntsync_channel_receiver,
+				       node);
+	for (i = 0; i < n; i++)
+		ntsync_receiver_requeue_state(ch, window[i]);
+	/* A first that was beyond them may have changed too. */
+	for (i = 0; i < NTSYNC_CHANNEL_RECHECK; i++) {
+		node = rb_first_cached(&ch->u.channel.receivers);
+		if (!node)
+			break;
+		first = rb_entry(node, struct ntsync_channel_receiver, node);
+		if (!ntsync_receiver_requeue_state(ch, first))
+			break;
 	}
 	node = rb_first_cached(&ch->u.channel.receivers);
 	return node ? rb_entry(node, struct ntsync_channel_receiver, node) :

@@ -75,8 +75,9 @@ enum ntsync_type {
  */
 #define NTSYNC_CHANNEL_MAX_REGS		65536
 /*
- * Parked receivers whose priority a pick re-reads (the first ones in the
- * order), and so the most it requeues: see ntsync_best_receiver().
+ * A pick of a parked receiver re-reads the priorities of the first this
+ * many in the order, then of the first up to this many more times while it
+ * changed: at most twice this many requeues.  See ntsync_best_receiver().
  */
 #define NTSYNC_CHANNEL_RECHECK		8
 

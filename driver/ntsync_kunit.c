@@ -402,7 +402,7 @@ static void ntsync_test_channel_dispatched(struct kunit *test)
 	raw_spin_unlock(&ch->lock);
 }
 
-#define NTSYNC_TEST_RECEIVERS	(NTSYNC_CHANNEL_RECHECK + 2)
+#define NTSYNC_TEST_RECEIVERS	(2 * NTSYNC_CHANNEL_RECHECK + 2)
 
 /* @n receivers with tasks of kernel priority @prio[i], not parked. */
 static struct ntsync_channel_receiver *
@@ -494,46 +494,75 @@ static void ntsync_test_channel_receiver_requeue(struct kunit *test)
 	ntsync_test_pick(test, ch, r, 2);
 }
 
+/* Pick without unparking; the pick. */
+static struct ntsync_channel_receiver *
+ntsync_test_peek(struct ntsync_obj *ch)
+{
+	struct ntsync_channel_receiver *best;
+
+	raw_spin_lock(&ch->lock);
+	best = ntsync_best_receiver(ch);
+	raw_spin_unlock(&ch->lock);
+	return best;
+}
+
 /*
- * The re-read is bounded: a pick looks at the first NTSYNC_CHANNEL_RECHECK
- * receivers only, so a receiver raised behind them keeps its old rank for
- * that pick, and is found once it is among the first.
+ * The re-read is bounded.  A receiver raised behind the first
+ * NTSYNC_CHANNEL_RECHECK keeps its old rank until it is among them.
  */
-static void ntsync_test_channel_receiver_bound(struct kunit *test)
+static void ntsync_test_channel_receiver_raise_bound(struct kunit *test)
+{
+	unsigned int i, n = NTSYNC_CHANNEL_RECHECK + 2, last = n - 1;
+	struct ntsync_obj *ch = ntsync_test_channel(test);
+	int prio[NTSYNC_TEST_RECEIVERS];
+	struct ntsync_channel_receiver *r;
+
+	for (i = 0; i < n; i++)
+		prio[i] = 120;
+	r = ntsync_test_receivers(test, prio, n);
+	ntsync_test_park(ch, r, n);
+
+	r[last].task->prio = 10;
+	ntsync_test_pick(test, ch, r, 0);
+	KUNIT_EXPECT_EQ(test, r[last].prio, 120);
+	ntsync_test_pick(test, ch, r, 1);
+	/* Now among the first: found, ahead of everyone. */
+	ntsync_test_pick(test, ch, r, last);
+	KUNIT_EXPECT_EQ(test, r[last].prio, 10);
+	for (i = 2; i < last; i++)
+		ntsync_test_pick(test, ch, r, i);
+	KUNIT_EXPECT_NULL(test, ntsync_test_peek(ch));
+}
+
+/*
+ * One pick requeues at most 2 * NTSYNC_CHANNEL_RECHECK receivers: the
+ * first NTSYNC_CHANNEL_RECHECK, then the first while it changed.
+ */
+static void ntsync_test_channel_receiver_requeue_bound(struct kunit *test)
 {
 	struct ntsync_obj *ch = ntsync_test_channel(test);
-	struct ntsync_channel_receiver *r, *best;
-	unsigned int i, last = NTSYNC_TEST_RECEIVERS - 1;
+	unsigned int i, budget = 2 * NTSYNC_CHANNEL_RECHECK;
 	int prio[NTSYNC_TEST_RECEIVERS];
+	struct ntsync_channel_receiver *r;
 
 	for (i = 0; i < NTSYNC_TEST_RECEIVERS; i++)
 		prio[i] = 120;
 	r = ntsync_test_receivers(test, prio, NTSYNC_TEST_RECEIVERS);
 	ntsync_test_park(ch, r, NTSYNC_TEST_RECEIVERS);
 
-	/* Every one changed: one pick requeues the first RECHECK only. */
+	/* Every one dropped: the first budget are requeued behind. */
 	for (i = 0; i < NTSYNC_TEST_RECEIVERS; i++)
-		r[i].task->prio = i == last ? 10 : 130;
-	raw_spin_lock(&ch->lock);
-	best = ntsync_best_receiver(ch);
-	raw_spin_unlock(&ch->lock);
+		r[i].task->prio = 130;
+	KUNIT_EXPECT_PTR_EQ(test, ntsync_test_peek(ch), &r[budget]);
 	for (i = 0; i < NTSYNC_TEST_RECEIVERS; i++)
-		KUNIT_EXPECT_EQ_MSG(test, r[i].prio,
-				    i < NTSYNC_CHANNEL_RECHECK ? 130 : 120,
+		KUNIT_EXPECT_EQ_MSG(test, r[i].prio, i < budget ? 130 : 120,
 				    "receiver %u", i);
-	/* The first not re-read, at its old rank, is the pick. */
-	KUNIT_EXPECT_PTR_EQ(test, best, &r[NTSYNC_CHANNEL_RECHECK]);
 
-	/* The next pick reaches the raised one: first, at its new key. */
-	raw_spin_lock(&ch->lock);
-	best = ntsync_best_receiver(ch);
-	raw_spin_unlock(&ch->lock);
-	KUNIT_EXPECT_PTR_EQ(test, best, &r[last]);
-	KUNIT_EXPECT_EQ(test, r[last].prio, 10);
-
-	ntsync_test_pick(test, ch, r, last);
-	ntsync_test_pick(test, ch, r, NTSYNC_CHANNEL_RECHECK);
-	for (i = 0; i < NTSYNC_CHANNEL_RECHECK; i++)
+	/* The next pick finishes the job; park order holds among equals. */
+	KUNIT_EXPECT_PTR_EQ(test, ntsync_test_peek(ch), &r[0]);
+	for (i = 0; i < NTSYNC_TEST_RECEIVERS; i++)
+		KUNIT_EXPECT_EQ_MSG(test, r[i].prio, 130, "receiver %u", i);
+	for (i = 0; i < NTSYNC_TEST_RECEIVERS; i++)
 		ntsync_test_pick(test, ch, r, i);
 	KUNIT_EXPECT_TRUE(test,
 			  RB_EMPTY_ROOT(&ch->u.channel.receivers.rb_root));
@@ -550,7 +579,8 @@ static struct kunit_case ntsync_test_cases[] = {
 	KUNIT_CASE(ntsync_test_channel_dispatched),
 	KUNIT_CASE(ntsync_test_channel_receiver_order),
 	KUNIT_CASE(ntsync_test_channel_receiver_requeue),
-	KUNIT_CASE(ntsync_test_channel_receiver_bound),
+	KUNIT_CASE(ntsync_test_channel_receiver_raise_bound),
+	KUNIT_CASE(ntsync_test_channel_receiver_requeue_bound),
 	{}
 };
 
