@@ -323,19 +323,46 @@ static void ntsync_test_channel_tokens(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&ch->u.channel.regs));
 }
 
-/* The cap: a new tid beyond it fails, replacing and removing still work. */
+/*
+ * The cap: a new tid beyond it fails, replacing and removing still work.
+ * The NTSYNC_CHANNEL_MAX_REGS registrations live in arrays of
+ * NTSYNC_TEST_REG_BATCH (not one allocation each, which the debug kernel
+ * makes slow), inserted a batch per lock section and taken out again
+ * before KUnit frees the arrays.
+ */
+#define NTSYNC_TEST_REG_BATCH	1024
+#define NTSYNC_TEST_REG_BATCHES	(NTSYNC_CHANNEL_MAX_REGS / NTSYNC_TEST_REG_BATCH)
+
+static struct ntsync_thread_reg *
+ntsync_test_reg_slot(struct ntsync_thread_reg **batch, __u32 i)
+{
+	return &batch[i / NTSYNC_TEST_REG_BATCH][i % NTSYNC_TEST_REG_BATCH];
+}
+
 static void ntsync_test_channel_token_cap(struct kunit *test)
 {
 	struct ntsync_obj *ch = ntsync_test_channel(test);
-	__u32 tid;
+	struct ntsync_thread_reg *batch[NTSYNC_TEST_REG_BATCHES], *new;
+	__u32 i, j;
 
-	for (tid = 1; tid <= NTSYNC_CHANNEL_MAX_REGS; tid++) {
-		/* Highest tid first: every insert goes to the left. */
-		KUNIT_ASSERT_EQ(test,
-				ntsync_test_reg_set(test, ch,
-						    NTSYNC_CHANNEL_MAX_REGS + 1 - tid,
-						    tid),
-				0);
+	for (i = 0; i < NTSYNC_TEST_REG_BATCHES; i++) {
+		batch[i] = kunit_kcalloc(test, NTSYNC_TEST_REG_BATCH,
+					 sizeof(*batch[i]), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, batch[i]);
+	}
+	/* Highest tid first: every insert goes to the left. */
+	for (i = 0; i < NTSYNC_CHANNEL_MAX_REGS; i += NTSYNC_TEST_REG_BATCH) {
+		raw_spin_lock(&ch->lock);
+		for (j = i; j < i + NTSYNC_TEST_REG_BATCH; j++) {
+			new = ntsync_test_reg_slot(batch, j);
+			new->tid = NTSYNC_CHANNEL_MAX_REGS - j;
+			new->token = j;
+			if (ntsync_reg_set_state(ch, &new) || new)
+				break;
+		}
+		raw_spin_unlock(&ch->lock);
+		KUNIT_ASSERT_EQ_MSG(test, j, i + NTSYNC_TEST_REG_BATCH,
+				    "insert %u", j);
 	}
 	KUNIT_EXPECT_EQ(test, ch->u.channel.nr_regs, NTSYNC_CHANNEL_MAX_REGS);
 	ntsync_test_reg_check_tree(test, ch);
@@ -353,13 +380,28 @@ static void ntsync_test_channel_token_cap(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ntsync_test_reg_set(test, ch, 7, 0x77), 0);
 	KUNIT_EXPECT_EQ(test, ntsync_test_reg_token(ch, 7, 0), 0x77ULL);
 	/* One removed makes room for exactly one. */
-	KUNIT_EXPECT_TRUE(test, ntsync_test_reg_remove(ch, 9));
+	raw_spin_lock(&ch->lock);
+	new = ntsync_reg_remove_state(ch, 9);
+	raw_spin_unlock(&ch->lock);
+	KUNIT_EXPECT_PTR_EQ(test, new,
+			    ntsync_test_reg_slot(batch,
+						 NTSYNC_CHANNEL_MAX_REGS - 9));
 	KUNIT_EXPECT_EQ(test, ntsync_test_reg_set(test, ch, U32_MAX, 5), 0);
 	KUNIT_EXPECT_EQ(test, ntsync_test_reg_set(test, ch, 9, 5), -ENOSPC);
 	KUNIT_EXPECT_EQ(test, ntsync_test_reg_token(ch, U32_MAX, 0), 5ULL);
 	ntsync_test_reg_check_tree(test, ch);
-	ntsync_channel_destroy(ch);
+
+	/* Emptied: the arrays' entries out, the one allocated freed. */
+	KUNIT_EXPECT_TRUE(test, ntsync_test_reg_remove(ch, U32_MAX));
+	for (i = 0; i < NTSYNC_CHANNEL_MAX_REGS; i += NTSYNC_TEST_REG_BATCH) {
+		raw_spin_lock(&ch->lock);
+		for (j = i; j < i + NTSYNC_TEST_REG_BATCH; j++)
+			ntsync_reg_remove_state(ch,
+						ntsync_test_reg_slot(batch, j)->tid);
+		raw_spin_unlock(&ch->lock);
+	}
 	KUNIT_EXPECT_EQ(test, ch->u.channel.nr_regs, 0U);
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&ch->u.channel.regs));
 }
 
 /* DISPATCHED entries: found by id whatever the order they came in. */
