@@ -5,12 +5,18 @@
  * Owns: channel objects, their entries (one per request), their parked
  * receivers, and their tid -> token tables.
  *
+ * Every structure a caller can grow is ordered, so that no section under
+ * the channel's raw lock grows with a count a caller controls: pending
+ * entries and parked receivers are rb-trees by rank, DISPATCHED entries an
+ * rb-tree by id (REPLY, withdraw), thread tokens an rb-tree by tid, capped
+ * at NTSYNC_CHANNEL_MAX_REGS per channel (ENOSPC for one more tid).
+ *
  * A sender queues an entry with a priority and sleeps until the entry is
  * replied to.  Pending entries wait in an rb-tree ordered by priority, then
- * arrival; a receiver takes the first.  A receiver that finds none parks
- * (in arrival order).  A new entry goes straight to the best parked
- * receiver, by its priority at that moment, then by arrival: the sender
- * claims it under the channel's lock,
+ * arrival; a receiver takes the first.  A receiver that finds none parks,
+ * ranked by its priority, then arrival.  A new entry goes straight to the
+ * best parked receiver (its priority re-read at that moment: see
+ * ntsync_best_receiver()): the sender claims it under the channel's lock,
  * fills in what it will return, boosts it to the entry's priority and wakes
  * it.  So the receiver that SEND_PI boosts is exactly the one that gets the
  * entry, and no other receiver is woken (the spec's exclusive receive).  A
@@ -21,8 +27,10 @@
  *
  * Locking: obj->lock (raw) protects all of obj->u.channel and the state of
  * every entry; a channel never takes part in a wait-all, so that lock is
- * always its own.  Nothing is allocated or freed under it, and tasks to wake
- * are referenced under it and woken after it is dropped.
+ * always its own.  Nothing is allocated or freed under it (a token is
+ * allocated before it and freed after it), and tasks to wake are referenced
+ * under it and woken after it is dropped.  The *_state helpers below
+ * assert it.
  *
  * Lifetimes: an entry belongs to its sender, which allocates it, takes it
  * off the channel under the lock when it wakes (replied, or interrupted:
@@ -47,34 +55,6 @@
 
 #define NTSYNC_CHANNEL_MAX_DEPTH	1024
 
-/* What a receive returns: copied from the entry under the lock. */
-struct ntsync_channel_msg {
-	__u64 entry_id;
-	__u64 payload_off;
-	__u64 reply_off;
-	__u32 sender_tid;
-	__u32 prio;
-	__u32 policy;
-	__u64 thread_token;
-};
-
-/* A receiver parked on a channel; lives on the receiver's stack. */
-struct ntsync_channel_receiver {
-	/* In receivers while parked, under the channel's lock. */
-	struct list_head node;
-	struct task_struct *task;
-	/* Set, with msg, by the sender that served it (under the lock). */
-	bool served;
-	struct ntsync_channel_msg msg;
-};
-
-struct ntsync_thread_reg {
-	/* In the channel's regs, under its lock. */
-	struct hlist_node node;
-	__u32 tid;
-	__u64 token;
-};
-
 size_t ntsync_channel_entry_size(void)
 {
 	return sizeof(struct ntsync_channel_entry);
@@ -94,22 +74,173 @@ VISIBLE_IF_KUNIT bool ntsync_entry_less(struct rb_node *a,
 	return ea->seq < eb->seq;
 }
 
-static struct hlist_head *ntsync_reg_bucket(struct ntsync_obj *ch, __u32 tid)
+/* An empty channel of @max_depth. */
+VISIBLE_IF_KUNIT void ntsync_channel_init_state(struct ntsync_obj *ch,
+						__u32 max_depth)
 {
-	return &ch->u.channel.regs[tid % NTSYNC_CHANNEL_REG_BUCKETS];
+	ch->u.channel.pending = RB_ROOT_CACHED;
+	ch->u.channel.dispatched = RB_ROOT;
+	ch->u.channel.receivers = RB_ROOT_CACHED;
+	ch->u.channel.regs = RB_ROOT;
+	ch->u.channel.max_depth = max_depth;
 }
 
-static struct ntsync_thread_reg *ntsync_find_reg(struct ntsync_obj *ch,
-						 __u32 tid)
+/* ---- Thread tokens: an rb-tree by tid, at most NTSYNC_CHANNEL_MAX_REGS. */
+
+static int ntsync_reg_cmp(const void *key, const struct rb_node *node)
+{
+	__u32 tid = *(const __u32 *)key;
+	__u32 other = rb_entry(node, struct ntsync_thread_reg, node)->tid;
+
+	return tid < other ? -1 : tid > other;
+}
+
+static bool ntsync_reg_less(struct rb_node *a, const struct rb_node *b)
+{
+	return rb_entry(a, struct ntsync_thread_reg, node)->tid <
+	       rb_entry(b, struct ntsync_thread_reg, node)->tid;
+}
+
+VISIBLE_IF_KUNIT struct ntsync_thread_reg *
+ntsync_reg_find_state(struct ntsync_obj *ch, __u32 tid)
+{
+	struct rb_node *node;
+
+	lockdep_assert_held(&ch->lock);
+	node = rb_find(&tid, &ch->u.channel.regs, ntsync_reg_cmp);
+	return node ? rb_entry(node, struct ntsync_thread_reg, node) : NULL;
+}
+
+/*
+ * Give (*@new)->tid the token (*@new)->token.  A registered tid has its
+ * token replaced, and *@new stays the caller's; otherwise *@new goes into
+ * the table and *@new becomes NULL, unless the table is full: -ENOSPC.
+ * The caller frees a *@new left to it, after dropping the lock.
+ */
+VISIBLE_IF_KUNIT int ntsync_reg_set_state(struct ntsync_obj *ch,
+					  struct ntsync_thread_reg **new)
 {
 	struct ntsync_thread_reg *reg;
 
 	lockdep_assert_held(&ch->lock);
-	hlist_for_each_entry(reg, ntsync_reg_bucket(ch, tid), node) {
-		if (reg->tid == tid)
-			return reg;
+	reg = ntsync_reg_find_state(ch, (*new)->tid);
+	if (reg) {
+		reg->token = (*new)->token;
+		return 0;
 	}
-	return NULL;
+	if (ch->u.channel.nr_regs >= NTSYNC_CHANNEL_MAX_REGS)
+		return -ENOSPC;
+	rb_add(&(*new)->node, &ch->u.channel.regs, ntsync_reg_less);
+	ch->u.channel.nr_regs++;
+	ntsync_stat_add(NTSYNC_STAT_CHANNEL_REGISTRATIONS, 1);
+	*new = NULL;
+	return 0;
+}
+
+/* Take @tid's registration out of the table: the caller frees it, unlocked. */
+VISIBLE_IF_KUNIT struct ntsync_thread_reg *
+ntsync_reg_remove_state(struct ntsync_obj *ch, __u32 tid)
+{
+	struct ntsync_thread_reg *reg = ntsync_reg_find_state(ch, tid);
+
+	if (reg) {
+		rb_erase(&reg->node, &ch->u.channel.regs);
+		ch->u.channel.nr_regs--;
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_REGISTRATIONS, -1);
+	}
+	return reg;
+}
+
+/* ---- DISPATCHED entries: an rb-tree by id (unique). */
+
+static int ntsync_dispatched_cmp(const void *key, const struct rb_node *node)
+{
+	__u64 id = *(const __u64 *)key;
+	__u64 other = rb_entry(node, struct ntsync_channel_entry, id_node)->id;
+
+	return id < other ? -1 : id > other;
+}
+
+static bool ntsync_dispatched_less(struct rb_node *a, const struct rb_node *b)
+{
+	return rb_entry(a, struct ntsync_channel_entry, id_node)->id <
+	       rb_entry(b, struct ntsync_channel_entry, id_node)->id;
+}
+
+VISIBLE_IF_KUNIT void ntsync_dispatched_add_state(struct ntsync_obj *ch,
+						  struct ntsync_channel_entry *e)
+{
+	lockdep_assert_held(&ch->lock);
+	rb_add(&e->id_node, &ch->u.channel.dispatched, ntsync_dispatched_less);
+	ntsync_stat_add(NTSYNC_STAT_CHANNEL_DISPATCHED, 1);
+}
+
+VISIBLE_IF_KUNIT struct ntsync_channel_entry *
+ntsync_dispatched_find_state(struct ntsync_obj *ch, __u64 id)
+{
+	struct rb_node *node;
+
+	lockdep_assert_held(&ch->lock);
+	node = rb_find(&id, &ch->u.channel.dispatched, ntsync_dispatched_cmp);
+	return node ? rb_entry(node, struct ntsync_channel_entry, id_node) :
+		      NULL;
+}
+
+VISIBLE_IF_KUNIT void
+ntsync_dispatched_remove_state(struct ntsync_obj *ch,
+			       struct ntsync_channel_entry *e)
+{
+	lockdep_assert_held(&ch->lock);
+	rb_erase(&e->id_node, &ch->u.channel.dispatched);
+	ntsync_stat_add(NTSYNC_STAT_CHANNEL_DISPATCHED, -1);
+}
+
+/*
+ * ---- Parked receivers: an rb-tree by (kernel priority, park order).
+ *
+ * The key is the receiver's task->prio when it parked.  Its priority can
+ * change while it is parked (a boost, a sched_setattr()), and nothing tells
+ * us, so a pick re-reads priorities, within a bound (see
+ * ntsync_best_receiver()): those of the first NTSYNC_CHANNEL_RECHECK
+ * receivers in the order, then that of the first again while it changed,
+ * at most NTSYNC_CHANNEL_RECHECK more times.  A changed receiver is
+ * requeued at its new priority, keeping its park order.  So the receiver
+ * picked ranks by its priority now unless 2 * NTSYNC_CHANNEL_RECHECK
+ * receivers changed at once, and one that rises while
+ * NTSYNC_CHANNEL_RECHECK others rank before it keeps its old rank until it
+ * is among the first.  At most 2 * NTSYNC_CHANNEL_RECHECK re-reads and
+ * requeues, O(log n) each, per pick.
+ */
+static bool ntsync_receiver_less(struct rb_node *a, const struct rb_node *b)
+{
+	const struct ntsync_channel_receiver *ra =
+		rb_entry(a, struct ntsync_channel_receiver, node);
+	const struct ntsync_channel_receiver *rb =
+		rb_entry(b, struct ntsync_channel_receiver, node);
+
+	if (ra->prio != rb->prio)
+		return ra->prio < rb->prio;
+	return ra->seq < rb->seq;
+}
+
+/* Park @rcv (its task set) at its task's priority now, after the others. */
+VISIBLE_IF_KUNIT void
+ntsync_receiver_park_state(struct ntsync_obj *ch,
+			   struct ntsync_channel_receiver *rcv)
+{
+	lockdep_assert_held(&ch->lock);
+	rcv->prio = READ_ONCE(rcv->task->prio);
+	rcv->seq = ++ch->u.channel.next_park;
+	rb_add_cached(&rcv->node, &ch->u.channel.receivers,
+		      ntsync_receiver_less);
+}
+
+VISIBLE_IF_KUNIT void
+ntsync_receiver_unpark_state(struct ntsync_obj *ch,
+			     struct ntsync_channel_receiver *rcv)
+{
+	lockdep_assert_held(&ch->lock);
+	rb_erase_cached(&rcv->node, &ch->u.channel.receivers);
 }
 
 /* The kernel priority a request's boost stands for. */
@@ -129,8 +260,7 @@ static void ntsync_channel_dispatch(struct ntsync_obj *ch,
 	lockdep_assert_held(&ch->lock);
 	e->state = NTSYNC_ENTRY_DISPATCHED;
 	e->receiver_tgid = receiver->tgid;
-	list_add_tail(&e->link, &ch->u.channel.dispatched);
-	ntsync_stat_add(NTSYNC_STAT_CHANNEL_DISPATCHED, 1);
+	ntsync_dispatched_add_state(ch, e);
 	trace_ntsync_channel(NTSYNC_TRACE_RECV, e->id, e->prio, e->sender_tid);
 
 	msg->entry_id = e->id;
@@ -140,36 +270,65 @@ static void ntsync_channel_dispatch(struct ntsync_obj *ch,
 	msg->prio = e->prio;
 	msg->policy = e->policy;
 	/* Looked up now, so a token registered after the send counts. */
-	reg = ntsync_find_reg(ch, e->sender_tid);
+	reg = ntsync_reg_find_state(ch, e->sender_tid);
 	msg->thread_token = reg ? reg->token : 0;
 }
 
-/*
- * The parked receiver to serve: best priority now (a boost, a drain or a
- * sched_setattr() since it parked count), then earliest parked.
- */
-static struct ntsync_channel_receiver *ntsync_best_receiver(struct ntsync_obj *ch)
+/* Rank @rcv by its task's priority now; false if it had not changed. */
+static bool ntsync_receiver_requeue_state(struct ntsync_obj *ch,
+					  struct ntsync_channel_receiver *rcv)
 {
-	struct ntsync_channel_receiver *pos, *best = NULL;
-	int best_prio = 0;
+	int prio = READ_ONCE(rcv->task->prio);
 
 	lockdep_assert_held(&ch->lock);
-	list_for_each_entry(pos, &ch->u.channel.receivers, node) {
-		int prio = READ_ONCE(pos->task->prio);
+	if (prio == rcv->prio)
+		return false;
+	rb_erase_cached(&rcv->node, &ch->u.channel.receivers);
+	rcv->prio = prio;
+	rb_add_cached(&rcv->node, &ch->u.channel.receivers,
+		      ntsync_receiver_less);
+	return true;
+}
 
-		if (!best || prio < best_prio) {
-			best = pos;
-			best_prio = prio;
-		}
+/*
+ * The parked receiver to serve (left parked): best priority, then earliest
+ * parked, after the bounded re-read of priorities described above.  NULL
+ * if none is parked.
+ */
+VISIBLE_IF_KUNIT struct ntsync_channel_receiver *
+ntsync_best_receiver(struct ntsync_obj *ch)
+{
+	struct ntsync_channel_receiver *window[NTSYNC_CHANNEL_RECHECK];
+	struct ntsync_channel_receiver *first;
+	unsigned int i, n = 0;
+	struct rb_node *node;
+
+	lockdep_assert_held(&ch->lock);
+	/* The first ones, collected before any moves: each is read once. */
+	for (node = rb_first_cached(&ch->u.channel.receivers);
+	     node && n < NTSYNC_CHANNEL_RECHECK; node = rb_next(node))
+		window[n++] = rb_entry(node, struct ntsync_channel_receiver,
+				       node);
+	for (i = 0; i < n; i++)
+		ntsync_receiver_requeue_state(ch, window[i]);
+	/* A first that was beyond them may have changed too. */
+	for (i = 0; i < NTSYNC_CHANNEL_RECHECK; i++) {
+		node = rb_first_cached(&ch->u.channel.receivers);
+		if (!node)
+			break;
+		first = rb_entry(node, struct ntsync_channel_receiver, node);
+		if (!ntsync_receiver_requeue_state(ch, first))
+			break;
 	}
-	return best;
+	node = rb_first_cached(&ch->u.channel.receivers);
+	return node ? rb_entry(node, struct ntsync_channel_receiver, node) :
+		      NULL;
 }
 
 int ntsync_create_channel(struct ntsync_device *dev, void __user *argp)
 {
 	struct ntsync_channel_create_args args;
 	struct ntsync_obj *ch;
-	int i;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
@@ -180,33 +339,28 @@ int ntsync_create_channel(struct ntsync_device *dev, void __user *argp)
 	ch = ntsync_alloc_obj(dev, NTSYNC_TYPE_CHANNEL);
 	if (!ch)
 		return -ENOMEM;
-	ch->u.channel.pending = RB_ROOT_CACHED;
-	INIT_LIST_HEAD(&ch->u.channel.dispatched);
-	INIT_LIST_HEAD(&ch->u.channel.receivers);
-	ch->u.channel.max_depth = args.max_depth;
-	for (i = 0; i < NTSYNC_CHANNEL_REG_BUCKETS; i++)
-		INIT_HLIST_HEAD(&ch->u.channel.regs[i]);
+	ntsync_channel_init_state(ch, args.max_depth);
 	return ntsync_publish_obj(ch);
 }
 
-/* The channel's file is gone: no sender, receiver or replier is left. */
+/*
+ * The channel's file is gone: no sender, receiver or replier is left, so
+ * the tokens are freed without the lock.
+ */
 void ntsync_channel_destroy(struct ntsync_obj *ch)
 {
-	struct ntsync_thread_reg *reg;
-	struct hlist_node *tmp;
-	int i;
+	struct ntsync_thread_reg *reg, *tmp;
 
 	WARN_ON(!RB_EMPTY_ROOT(&ch->u.channel.pending.rb_root));
-	WARN_ON(!list_empty(&ch->u.channel.dispatched));
-	WARN_ON(!list_empty(&ch->u.channel.receivers));
-	for (i = 0; i < NTSYNC_CHANNEL_REG_BUCKETS; i++) {
-		hlist_for_each_entry_safe(reg, tmp, &ch->u.channel.regs[i],
-					  node) {
-			hlist_del(&reg->node);
-			ntsync_stat_add(NTSYNC_STAT_CHANNEL_REGISTRATIONS, -1);
-			ntsync_kfree(reg);
-		}
+	WARN_ON(!RB_EMPTY_ROOT(&ch->u.channel.dispatched));
+	WARN_ON(!RB_EMPTY_ROOT(&ch->u.channel.receivers.rb_root));
+	rbtree_postorder_for_each_entry_safe(reg, tmp, &ch->u.channel.regs,
+					     node) {
+		ntsync_stat_add(NTSYNC_STAT_CHANNEL_REGISTRATIONS, -1);
+		ntsync_kfree(reg);
 	}
+	ch->u.channel.regs = RB_ROOT;
+	ch->u.channel.nr_regs = 0;
 }
 
 struct ntsync_entry_ref {
@@ -247,8 +401,7 @@ static int ntsync_channel_withdraw(struct ntsync_obj *ch,
 		if (!fatal_signal_pending(current))
 			return -EAGAIN;
 		/* Being served: its REPLY will find nothing (ENOENT). */
-		list_del(&e->link);
-		ntsync_stat_add(NTSYNC_STAT_CHANNEL_DISPATCHED, -1);
+		ntsync_dispatched_remove_state(ch, e);
 		return -EINTR;
 	case NTSYNC_ENTRY_REPLIED:
 		break;
@@ -345,7 +498,7 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 		trace_ntsync_channel(NTSYNC_TRACE_SEND, e->id, e->prio,
 				     e->sender_tid);
 		if (rcv) {
-			list_del(&rcv->node);
+			ntsync_receiver_unpark_state(ch, rcv);
 			ntsync_channel_dispatch(ch, e, rcv->task, &rcv->msg);
 			/*
 			 * Ours until woken.  Taken before served is published:
@@ -447,7 +600,7 @@ again:
 	}
 	rcv.task = current;
 	rcv.served = false;
-	list_add_tail(&rcv.node, &ch->u.channel.receivers);
+	ntsync_receiver_park_state(ch, &rcv);
 	raw_spin_unlock(&ch->lock);
 
 	for (;;) {
@@ -468,7 +621,7 @@ again:
 		raw_spin_lock(&ch->lock);
 		served = rcv.served;
 		if (!served)
-			list_del(&rcv.node);
+			ntsync_receiver_unpark_state(ch, &rcv);
 		raw_spin_unlock(&ch->lock);
 		if (!served) {
 			ntsync_pi_work_finish(&w);
@@ -527,7 +680,7 @@ static int ntsync_channel_recv(struct ntsync_obj *ch, void __user *argp,
 
 static int ntsync_channel_reply(struct ntsync_obj *ch, void __user *argp)
 {
-	struct ntsync_channel_entry *e, *found = NULL;
+	struct ntsync_channel_entry *found;
 	struct task_struct *sender = NULL;
 	struct ntsync_pi_work w;
 	__u64 id;
@@ -537,19 +690,13 @@ static int ntsync_channel_reply(struct ntsync_obj *ch, void __user *argp)
 		return -EFAULT;
 
 	raw_spin_lock(&ch->lock);
-	list_for_each_entry(e, &ch->u.channel.dispatched, link) {
-		if (e->id == id) {
-			found = e;
-			break;
-		}
-	}
+	found = ntsync_dispatched_find_state(ch, id);
 	if (!found) {
 		ret = -ENOENT;
 	} else if (found->receiver_tgid != current->tgid) {
 		ret = -EPERM;
 	} else {
-		list_del(&found->link);
-		ntsync_stat_add(NTSYNC_STAT_CHANNEL_DISPATCHED, -1);
+		ntsync_dispatched_remove_state(ch, found);
 		ntsync_stat_add(NTSYNC_STAT_CHANNEL_REPLIES, 1);
 		trace_ntsync_channel(NTSYNC_TRACE_REPLY, found->id, found->prio,
 				     found->sender_tid);
@@ -578,7 +725,8 @@ static int ntsync_channel_reply(struct ntsync_obj *ch, void __user *argp)
 static int ntsync_channel_register(struct ntsync_obj *ch, void __user *argp)
 {
 	struct ntsync_channel_register_thread_args args;
-	struct ntsync_thread_reg *reg, *new;
+	struct ntsync_thread_reg *new;
+	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
@@ -593,18 +741,12 @@ static int ntsync_channel_register(struct ntsync_obj *ch, void __user *argp)
 	new->token = args.token;
 
 	raw_spin_lock(&ch->lock);
-	reg = ntsync_find_reg(ch, args.tid);
-	if (reg) {
-		reg->token = args.token;
-	} else {
-		hlist_add_head(&new->node, ntsync_reg_bucket(ch, args.tid));
-		ntsync_stat_add(NTSYNC_STAT_CHANNEL_REGISTRATIONS, 1);
-		new = NULL;
-	}
+	ret = ntsync_reg_set_state(ch, &new);
 	raw_spin_unlock(&ch->lock);
 
+	/* A replace or a full table left it to us: freed unlocked. */
 	ntsync_kfree(new);
-	return 0;
+	return ret;
 }
 
 static int ntsync_channel_deregister(struct ntsync_obj *ch, void __user *argp)
@@ -618,11 +760,7 @@ static int ntsync_channel_deregister(struct ntsync_obj *ch, void __user *argp)
 		return -EINVAL;
 
 	raw_spin_lock(&ch->lock);
-	reg = ntsync_find_reg(ch, tid);
-	if (reg) {
-		hlist_del(&reg->node);
-		ntsync_stat_add(NTSYNC_STAT_CHANNEL_REGISTRATIONS, -1);
-	}
+	reg = ntsync_reg_remove_state(ch, tid);
 	raw_spin_unlock(&ch->lock);
 
 	/*

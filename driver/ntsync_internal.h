@@ -70,8 +70,17 @@ enum ntsync_type {
 	NTSYNC_TYPE_CHANNEL,
 };
 
-/* Buckets of a channel's tid -> token table. */
-#define NTSYNC_CHANNEL_REG_BUCKETS	64
+/*
+ * Thread tokens a channel holds at most: REGISTER_THREAD of one more tid
+ * fails with ENOSPC (replacing the token of a registered tid still works).
+ */
+#define NTSYNC_CHANNEL_MAX_REGS		65536
+/*
+ * A pick of a parked receiver re-reads the priorities of the first this
+ * many in the order, then of the first up to this many more times while it
+ * changed: at most twice this many requeues.  See ntsync_best_receiver().
+ */
+#define NTSYNC_CHANNEL_RECHECK		8
 
 /* One per open() of /dev/ntsync: a namespace of objects. */
 struct ntsync_device {
@@ -152,16 +161,20 @@ struct ntsync_obj {
 		struct {
 			/* PENDING entries by (priority desc, arrival). */
 			struct rb_root_cached pending;
-			/* DISPATCHED entries, for REPLY to find. */
-			struct list_head dispatched;
-			/* Parked receivers, by priority then arrival. */
-			struct list_head receivers;
+			/* DISPATCHED entries by id, for REPLY to find. */
+			struct rb_root dispatched;
+			/* Parked receivers by (kernel prio, park order). */
+			struct rb_root_cached receivers;
+			/* ntsync_thread_reg by tid; nr_regs of them. */
+			struct rb_root regs;
 			__u64 next_id;
 			__u64 next_seq;
+			__u64 next_park;
 			/* PENDING entries only; at most max_depth. */
 			__u32 depth;
 			__u32 max_depth;
-			struct hlist_head regs[NTSYNC_CHANNEL_REG_BUCKETS];
+			/* At most NTSYNC_CHANNEL_MAX_REGS. */
+			__u32 nr_regs;
 		} channel;
 	} u;
 
@@ -435,8 +448,8 @@ enum ntsync_entry_state {
 struct ntsync_channel_entry {
 	/* In pending while PENDING. */
 	struct rb_node node;
-	/* In dispatched while DISPATCHED. */
-	struct list_head link;
+	/* In dispatched (by id) while DISPATCHED. */
+	struct rb_node id_node;
 	/* Written under the channel's lock; the sender polls it. */
 	enum ntsync_entry_state state;
 	__u64 id;
@@ -453,12 +466,64 @@ struct ntsync_channel_entry {
 	pid_t receiver_tgid;
 };
 
+/* What a receive returns: copied from the entry under the lock. */
+struct ntsync_channel_msg {
+	__u64 entry_id;
+	__u64 payload_off;
+	__u64 reply_off;
+	__u32 sender_tid;
+	__u32 prio;
+	__u32 policy;
+	__u64 thread_token;
+};
+
+/* A receiver parked on a channel; lives on the receiver's stack. */
+struct ntsync_channel_receiver {
+	/* In receivers while parked, under the channel's lock. */
+	struct rb_node node;
+	/* The key: task->prio when parked or last re-read, and park order. */
+	int prio;
+	__u64 seq;
+	struct task_struct *task;
+	/* Set, with msg, by the sender that served it (under the lock). */
+	bool served;
+	struct ntsync_channel_msg msg;
+};
+
+/* A tid -> token registration; allocated and freed outside the lock. */
+struct ntsync_thread_reg {
+	/* In the channel's regs, under its lock. */
+	struct rb_node node;
+	__u32 tid;
+	__u64 token;
+};
+
 /* ntsync_channel.c */
 size_t ntsync_channel_entry_size(void);
 int ntsync_create_channel(struct ntsync_device *dev, void __user *argp);
 long ntsync_channel_ioctl(struct ntsync_obj *ch, unsigned int cmd,
 			  void __user *argp);
 void ntsync_channel_destroy(struct ntsync_obj *ch);
+#if IS_ENABLED(CONFIG_KUNIT)
+/* The channel's structures, exercised by ntsync_kunit.c; under ch->lock. */
+void ntsync_channel_init_state(struct ntsync_obj *ch, __u32 max_depth);
+struct ntsync_thread_reg *ntsync_reg_find_state(struct ntsync_obj *ch,
+						__u32 tid);
+int ntsync_reg_set_state(struct ntsync_obj *ch, struct ntsync_thread_reg **new);
+struct ntsync_thread_reg *ntsync_reg_remove_state(struct ntsync_obj *ch,
+						  __u32 tid);
+void ntsync_dispatched_add_state(struct ntsync_obj *ch,
+				 struct ntsync_channel_entry *e);
+struct ntsync_channel_entry *ntsync_dispatched_find_state(struct ntsync_obj *ch,
+							  __u64 id);
+void ntsync_dispatched_remove_state(struct ntsync_obj *ch,
+				    struct ntsync_channel_entry *e);
+void ntsync_receiver_park_state(struct ntsync_obj *ch,
+				struct ntsync_channel_receiver *rcv);
+void ntsync_receiver_unpark_state(struct ntsync_obj *ch,
+				  struct ntsync_channel_receiver *rcv);
+struct ntsync_channel_receiver *ntsync_best_receiver(struct ntsync_obj *ch);
+#endif
 
 /* ntsync_aggregate.c */
 int ntsync_q_fd_init(struct ntsync_q_fd *qfd, struct ntsync_q *q, int fd,

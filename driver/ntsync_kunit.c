@@ -372,6 +372,413 @@ static void ntsync_test_channel_order(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, rb_first_cached(&tree));
 }
 
+/* ---- Channel structures (ntsync_channel.c): tokens, ids, receivers. ---- */
+
+/* An empty channel, with its lock ready: the *_state helpers assert it. */
+static struct ntsync_obj *ntsync_test_channel(struct kunit *test)
+{
+	struct ntsync_obj *ch = kunit_kzalloc(test, sizeof(*ch), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ch);
+	raw_spin_lock_init(&ch->lock);
+	ch->type = NTSYNC_TYPE_CHANNEL;
+	ntsync_channel_init_state(ch, 1);
+	return ch;
+}
+
+/* REGISTER_THREAD of (@tid, @token) as the ioctl does it; its result. */
+static int ntsync_test_reg_set(struct kunit *test, struct ntsync_obj *ch,
+			       __u32 tid, __u64 token)
+{
+	struct ntsync_thread_reg *new = kmalloc(sizeof(*new), GFP_KERNEL);
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, new);
+	new->tid = tid;
+	new->token = token;
+	raw_spin_lock(&ch->lock);
+	ret = ntsync_reg_set_state(ch, &new);
+	raw_spin_unlock(&ch->lock);
+	ntsync_kfree(new);
+	return ret;
+}
+
+/* The token of @tid, or @none if it has none. */
+static __u64 ntsync_test_reg_token(struct ntsync_obj *ch, __u32 tid,
+				   __u64 none)
+{
+	struct ntsync_thread_reg *reg;
+	__u64 token;
+
+	raw_spin_lock(&ch->lock);
+	reg = ntsync_reg_find_state(ch, tid);
+	token = reg ? reg->token : none;
+	raw_spin_unlock(&ch->lock);
+	return token;
+}
+
+static bool ntsync_test_reg_remove(struct ntsync_obj *ch, __u32 tid)
+{
+	struct ntsync_thread_reg *reg;
+	bool found;
+
+	raw_spin_lock(&ch->lock);
+	reg = ntsync_reg_remove_state(ch, tid);
+	raw_spin_unlock(&ch->lock);
+	found = reg;
+	ntsync_kfree(reg);
+	return found;
+}
+
+/* The table holds nr_regs entries, in strictly increasing tid order. */
+static void ntsync_test_reg_check_tree(struct kunit *test,
+				       struct ntsync_obj *ch)
+{
+	const struct ntsync_thread_reg *reg, *prev = NULL;
+	struct rb_node *node;
+	__u32 n = 0;
+
+	for (node = rb_first(&ch->u.channel.regs); node; node = rb_next(node)) {
+		reg = rb_entry(node, struct ntsync_thread_reg, node);
+		if (prev)
+			KUNIT_EXPECT_LT(test, prev->tid, reg->tid);
+		prev = reg;
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, ch->u.channel.nr_regs);
+}
+
+/* Tokens: insert, replace, look up, remove, in a scrambled tid order. */
+static void ntsync_test_channel_tokens(struct kunit *test)
+{
+	struct ntsync_obj *ch = ntsync_test_channel(test);
+	__u32 i, tid;
+
+	for (i = 0; i < 500; i++) {
+		tid = 1 + (i * 7919) % 65521;
+		KUNIT_ASSERT_EQ(test, ntsync_test_reg_set(test, ch, tid, i), 0);
+	}
+	ntsync_test_reg_check_tree(test, ch);
+	KUNIT_EXPECT_EQ(test, ch->u.channel.nr_regs, 500U);
+	for (i = 0; i < 500; i++) {
+		tid = 1 + (i * 7919) % 65521;
+		KUNIT_EXPECT_EQ(test, ntsync_test_reg_token(ch, tid, ~0ULL),
+				(__u64)i);
+	}
+	/* Tids never registered (all were 1..65521) have none. */
+	KUNIT_EXPECT_EQ(test, ntsync_test_reg_token(ch, 65522, ~0ULL), ~0ULL);
+	KUNIT_EXPECT_EQ(test, ntsync_test_reg_token(ch, U32_MAX, ~0ULL), ~0ULL);
+	KUNIT_EXPECT_FALSE(test, ntsync_test_reg_remove(ch, 65522));
+
+	/* Replacing keeps the count; a token is any 64-bit value. */
+	KUNIT_EXPECT_EQ(test, ntsync_test_reg_set(test, ch, 1, U64_MAX), 0);
+	KUNIT_EXPECT_EQ(test, ntsync_test_reg_token(ch, 1, 0), U64_MAX);
+	KUNIT_EXPECT_EQ(test, ch->u.channel.nr_regs, 500U);
+
+	/* Every other one removed: the others keep their tokens. */
+	for (i = 0; i < 500; i += 2) {
+		tid = 1 + (i * 7919) % 65521;
+		KUNIT_EXPECT_TRUE(test, ntsync_test_reg_remove(ch, tid));
+		KUNIT_EXPECT_FALSE(test, ntsync_test_reg_remove(ch, tid));
+	}
+	ntsync_test_reg_check_tree(test, ch);
+	KUNIT_EXPECT_EQ(test, ch->u.channel.nr_regs, 250U);
+	for (i = 1; i < 500; i += 2) {
+		tid = 1 + (i * 7919) % 65521;
+		KUNIT_EXPECT_EQ(test, ntsync_test_reg_token(ch, tid, ~0ULL),
+				(__u64)i);
+	}
+	ntsync_channel_destroy(ch);
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&ch->u.channel.regs));
+}
+
+/*
+ * The cap: a new tid beyond it fails, replacing and removing still work.
+ * The NTSYNC_CHANNEL_MAX_REGS registrations live in arrays of
+ * NTSYNC_TEST_REG_BATCH (not one allocation each, which the debug kernel
+ * makes slow), inserted a batch per lock section and taken out again
+ * before KUnit frees the arrays.
+ */
+#define NTSYNC_TEST_REG_BATCH	1024
+#define NTSYNC_TEST_REG_BATCHES	(NTSYNC_CHANNEL_MAX_REGS / NTSYNC_TEST_REG_BATCH)
+
+static struct ntsync_thread_reg *
+ntsync_test_reg_slot(struct ntsync_thread_reg **batch, __u32 i)
+{
+	return &batch[i / NTSYNC_TEST_REG_BATCH][i % NTSYNC_TEST_REG_BATCH];
+}
+
+static void ntsync_test_channel_token_cap(struct kunit *test)
+{
+	struct ntsync_obj *ch = ntsync_test_channel(test);
+	struct ntsync_thread_reg *batch[NTSYNC_TEST_REG_BATCHES], *new;
+	__u32 i, j;
+
+	for (i = 0; i < NTSYNC_TEST_REG_BATCHES; i++) {
+		batch[i] = kunit_kcalloc(test, NTSYNC_TEST_REG_BATCH,
+					 sizeof(*batch[i]), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, batch[i]);
+	}
+	/* Highest tid first: every insert goes to the left. */
+	for (i = 0; i < NTSYNC_CHANNEL_MAX_REGS; i += NTSYNC_TEST_REG_BATCH) {
+		raw_spin_lock(&ch->lock);
+		for (j = i; j < i + NTSYNC_TEST_REG_BATCH; j++) {
+			new = ntsync_test_reg_slot(batch, j);
+			new->tid = NTSYNC_CHANNEL_MAX_REGS - j;
+			new->token = j;
+			if (ntsync_reg_set_state(ch, &new) || new)
+				break;
+		}
+		raw_spin_unlock(&ch->lock);
+		KUNIT_ASSERT_EQ_MSG(test, j, i + NTSYNC_TEST_REG_BATCH,
+				    "insert %u", j);
+	}
+	KUNIT_EXPECT_EQ(test, ch->u.channel.nr_regs, NTSYNC_CHANNEL_MAX_REGS);
+	ntsync_test_reg_check_tree(test, ch);
+
+	KUNIT_EXPECT_EQ(test, ntsync_test_reg_set(test, ch,
+						  NTSYNC_CHANNEL_MAX_REGS + 1,
+						  1),
+			-ENOSPC);
+	KUNIT_EXPECT_EQ(test, ch->u.channel.nr_regs, NTSYNC_CHANNEL_MAX_REGS);
+	KUNIT_EXPECT_EQ(test, ntsync_test_reg_token(ch,
+						    NTSYNC_CHANNEL_MAX_REGS + 1,
+						    ~0ULL),
+			~0ULL);
+	/* At the cap, a registered tid's token is still replaced. */
+	KUNIT_EXPECT_EQ(test, ntsync_test_reg_set(test, ch, 7, 0x77), 0);
+	KUNIT_EXPECT_EQ(test, ntsync_test_reg_token(ch, 7, 0), 0x77ULL);
+	/* One removed makes room for exactly one. */
+	raw_spin_lock(&ch->lock);
+	new = ntsync_reg_remove_state(ch, 9);
+	raw_spin_unlock(&ch->lock);
+	KUNIT_EXPECT_PTR_EQ(test, new,
+			    ntsync_test_reg_slot(batch,
+						 NTSYNC_CHANNEL_MAX_REGS - 9));
+	KUNIT_EXPECT_EQ(test, ntsync_test_reg_set(test, ch, U32_MAX, 5), 0);
+	KUNIT_EXPECT_EQ(test, ntsync_test_reg_set(test, ch, 9, 5), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, ntsync_test_reg_token(ch, U32_MAX, 0), 5ULL);
+	ntsync_test_reg_check_tree(test, ch);
+
+	/* Emptied: the arrays' entries out, the one allocated freed. */
+	KUNIT_EXPECT_TRUE(test, ntsync_test_reg_remove(ch, U32_MAX));
+	for (i = 0; i < NTSYNC_CHANNEL_MAX_REGS; i += NTSYNC_TEST_REG_BATCH) {
+		raw_spin_lock(&ch->lock);
+		for (j = i; j < i + NTSYNC_TEST_REG_BATCH; j++)
+			ntsync_reg_remove_state(ch,
+						ntsync_test_reg_slot(batch, j)->tid);
+		raw_spin_unlock(&ch->lock);
+	}
+	KUNIT_EXPECT_EQ(test, ch->u.channel.nr_regs, 0U);
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&ch->u.channel.regs));
+}
+
+/* DISPATCHED entries: found by id whatever the order they came in. */
+static void ntsync_test_channel_dispatched(struct kunit *test)
+{
+	static const __u64 ids[] = { 5, 1, 9, 3, 7, 2, 1ULL << 40 };
+	static const __u64 absent[] = { 0, 4, 6, 10, U64_MAX };
+	struct ntsync_channel_entry *e[ARRAY_SIZE(ids)];
+	struct ntsync_obj *ch = ntsync_test_channel(test);
+	unsigned int i;
+
+	/* Allocated before the lock, as the driver does. */
+	for (i = 0; i < ARRAY_SIZE(ids); i++) {
+		e[i] = kunit_kzalloc(test, sizeof(*e[i]), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, e[i]);
+		e[i]->id = ids[i];
+	}
+
+	raw_spin_lock(&ch->lock);
+	for (i = 0; i < ARRAY_SIZE(ids); i++)
+		ntsync_dispatched_add_state(ch, e[i]);
+	for (i = 0; i < ARRAY_SIZE(ids); i++)
+		KUNIT_EXPECT_PTR_EQ(test,
+				    ntsync_dispatched_find_state(ch, ids[i]),
+				    e[i]);
+	for (i = 0; i < ARRAY_SIZE(absent); i++)
+		KUNIT_EXPECT_NULL(test,
+				  ntsync_dispatched_find_state(ch, absent[i]));
+
+	/* Removed (replied, or withdrawn): gone; the others stay. */
+	ntsync_dispatched_remove_state(ch, e[2]);
+	ntsync_dispatched_remove_state(ch, e[1]);
+	KUNIT_EXPECT_NULL(test, ntsync_dispatched_find_state(ch, 9));
+	KUNIT_EXPECT_NULL(test, ntsync_dispatched_find_state(ch, 1));
+	KUNIT_EXPECT_PTR_EQ(test, ntsync_dispatched_find_state(ch, 7), e[4]);
+	for (i = 0; i < ARRAY_SIZE(ids); i++)
+		if (i != 1 && i != 2)
+			ntsync_dispatched_remove_state(ch, e[i]);
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&ch->u.channel.dispatched));
+	raw_spin_unlock(&ch->lock);
+}
+
+#define NTSYNC_TEST_RECEIVERS	(2 * NTSYNC_CHANNEL_RECHECK + 2)
+
+/* @n receivers with tasks of kernel priority @prio[i], not parked. */
+static struct ntsync_channel_receiver *
+ntsync_test_receivers(struct kunit *test, const int *prio, unsigned int n)
+{
+	struct ntsync_channel_receiver *r;
+	unsigned int i;
+
+	r = kunit_kcalloc(test, n, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	for (i = 0; i < n; i++) {
+		r[i].task = kunit_kzalloc(test, sizeof(*r[i].task),
+					  GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, r[i].task);
+		r[i].task->prio = prio[i];
+	}
+	return r;
+}
+
+/* Pick, expect @want of @r, unpark it (as a sender does). */
+static void ntsync_test_pick(struct kunit *test, struct ntsync_obj *ch,
+			     struct ntsync_channel_receiver *r,
+			     unsigned int want)
+{
+	struct ntsync_channel_receiver *best;
+
+	raw_spin_lock(&ch->lock);
+	best = ntsync_best_receiver(ch);
+	if (best)
+		ntsync_receiver_unpark_state(ch, best);
+	raw_spin_unlock(&ch->lock);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, best, &r[want], "expected receiver %u",
+				want);
+}
+
+static void ntsync_test_park(struct ntsync_obj *ch,
+			     struct ntsync_channel_receiver *r, unsigned int n)
+{
+	unsigned int i;
+
+	raw_spin_lock(&ch->lock);
+	for (i = 0; i < n; i++)
+		ntsync_receiver_park_state(ch, &r[i]);
+	raw_spin_unlock(&ch->lock);
+}
+
+/* Parked receivers: best priority (lowest task->prio), then park order. */
+static void ntsync_test_channel_receiver_order(struct kunit *test)
+{
+	static const int prio[] = { 120, 100, 120, 50, 100, 139 };
+	static const unsigned int expect[] = { 3, 1, 4, 0, 2, 5 };
+	struct ntsync_obj *ch = ntsync_test_channel(test);
+	struct ntsync_channel_receiver *r;
+	unsigned int i;
+
+	r = ntsync_test_receivers(test, prio, ARRAY_SIZE(prio));
+	ntsync_test_park(ch, r, ARRAY_SIZE(prio));
+	for (i = 0; i < ARRAY_SIZE(expect); i++)
+		ntsync_test_pick(test, ch, r, expect[i]);
+	raw_spin_lock(&ch->lock);
+	KUNIT_EXPECT_NULL(test, ntsync_best_receiver(ch));
+	raw_spin_unlock(&ch->lock);
+}
+
+/*
+ * A parked receiver whose priority changed is requeued at its new one
+ * when a pick re-reads it, keeping its park order among equals.
+ */
+static void ntsync_test_channel_receiver_requeue(struct kunit *test)
+{
+	static const int prio[] = { 100, 110, 120, 120 };
+	struct ntsync_obj *ch = ntsync_test_channel(test);
+	struct ntsync_channel_receiver *r;
+
+	r = ntsync_test_receivers(test, prio, ARRAY_SIZE(prio));
+	ntsync_test_park(ch, r, ARRAY_SIZE(prio));
+
+	/* The first dropped below everyone: requeued behind. */
+	r[0].task->prio = 130;
+	ntsync_test_pick(test, ch, r, 1);
+	KUNIT_EXPECT_EQ(test, r[0].prio, 130);
+	/* The last one raised: ahead, and the key follows. */
+	r[3].task->prio = 10;
+	ntsync_test_pick(test, ch, r, 3);
+	KUNIT_EXPECT_EQ(test, r[3].prio, 10);
+	/* Back to an equal priority: park order decides (0 parked first). */
+	r[0].task->prio = 120;
+	ntsync_test_pick(test, ch, r, 0);
+	ntsync_test_pick(test, ch, r, 2);
+}
+
+/* Pick without unparking; the pick. */
+static struct ntsync_channel_receiver *
+ntsync_test_peek(struct ntsync_obj *ch)
+{
+	struct ntsync_channel_receiver *best;
+
+	raw_spin_lock(&ch->lock);
+	best = ntsync_best_receiver(ch);
+	raw_spin_unlock(&ch->lock);
+	return best;
+}
+
+/*
+ * The re-read is bounded.  A receiver raised behind the first
+ * NTSYNC_CHANNEL_RECHECK keeps its old rank until it is among them.
+ */
+static void ntsync_test_channel_receiver_raise_bound(struct kunit *test)
+{
+	unsigned int i, n = NTSYNC_CHANNEL_RECHECK + 2, last = n - 1;
+	struct ntsync_obj *ch = ntsync_test_channel(test);
+	int prio[NTSYNC_TEST_RECEIVERS];
+	struct ntsync_channel_receiver *r;
+
+	for (i = 0; i < n; i++)
+		prio[i] = 120;
+	r = ntsync_test_receivers(test, prio, n);
+	ntsync_test_park(ch, r, n);
+
+	r[last].task->prio = 10;
+	ntsync_test_pick(test, ch, r, 0);
+	KUNIT_EXPECT_EQ(test, r[last].prio, 120);
+	ntsync_test_pick(test, ch, r, 1);
+	/* Now among the first: found, ahead of everyone. */
+	ntsync_test_pick(test, ch, r, last);
+	KUNIT_EXPECT_EQ(test, r[last].prio, 10);
+	for (i = 2; i < last; i++)
+		ntsync_test_pick(test, ch, r, i);
+	KUNIT_EXPECT_NULL(test, ntsync_test_peek(ch));
+}
+
+/*
+ * One pick requeues at most 2 * NTSYNC_CHANNEL_RECHECK receivers: the
+ * first NTSYNC_CHANNEL_RECHECK, then the first while it changed.
+ */
+static void ntsync_test_channel_receiver_requeue_bound(struct kunit *test)
+{
+	struct ntsync_obj *ch = ntsync_test_channel(test);
+	unsigned int i, budget = 2 * NTSYNC_CHANNEL_RECHECK;
+	int prio[NTSYNC_TEST_RECEIVERS];
+	struct ntsync_channel_receiver *r;
+
+	for (i = 0; i < NTSYNC_TEST_RECEIVERS; i++)
+		prio[i] = 120;
+	r = ntsync_test_receivers(test, prio, NTSYNC_TEST_RECEIVERS);
+	ntsync_test_park(ch, r, NTSYNC_TEST_RECEIVERS);
+
+	/* Every one dropped: the first budget are requeued behind. */
+	for (i = 0; i < NTSYNC_TEST_RECEIVERS; i++)
+		r[i].task->prio = 130;
+	KUNIT_EXPECT_PTR_EQ(test, ntsync_test_peek(ch), &r[budget]);
+	for (i = 0; i < NTSYNC_TEST_RECEIVERS; i++)
+		KUNIT_EXPECT_EQ_MSG(test, r[i].prio, i < budget ? 130 : 120,
+				    "receiver %u", i);
+
+	/* The next pick finishes the job; park order holds among equals. */
+	KUNIT_EXPECT_PTR_EQ(test, ntsync_test_peek(ch), &r[0]);
+	for (i = 0; i < NTSYNC_TEST_RECEIVERS; i++)
+		KUNIT_EXPECT_EQ_MSG(test, r[i].prio, 130, "receiver %u", i);
+	for (i = 0; i < NTSYNC_TEST_RECEIVERS; i++)
+		ntsync_test_pick(test, ch, r, i);
+	KUNIT_EXPECT_TRUE(test,
+			  RB_EMPTY_ROOT(&ch->u.channel.receivers.rb_root));
+}
+
 static struct kunit_case ntsync_test_cases[] = {
 	KUNIT_CASE(ntsync_test_waiter_order),
 	KUNIT_CASE(ntsync_test_waiter_resort),
@@ -380,6 +787,13 @@ static struct kunit_case ntsync_test_cases[] = {
 	KUNIT_CASE(ntsync_test_wq_requeue),
 	KUNIT_CASE(ntsync_test_pi_work_pool),
 	KUNIT_CASE(ntsync_test_channel_order),
+	KUNIT_CASE(ntsync_test_channel_tokens),
+	KUNIT_CASE(ntsync_test_channel_token_cap),
+	KUNIT_CASE(ntsync_test_channel_dispatched),
+	KUNIT_CASE(ntsync_test_channel_receiver_order),
+	KUNIT_CASE(ntsync_test_channel_receiver_requeue),
+	KUNIT_CASE(ntsync_test_channel_receiver_raise_bound),
+	KUNIT_CASE(ntsync_test_channel_receiver_requeue_bound),
 	{}
 };
 

@@ -149,7 +149,8 @@ static const struct {
 /* Results an allowed-set can name; anything else is always unexpected. */
 enum {
 	RS_OK, RS_EPERM, RS_ENOENT, RS_EINTR, RS_EBADF, RS_EAGAIN, RS_EFAULT,
-	RS_EINVAL, RS_ENOTTY, RS_EOVERFLOW, RS_ETIMEDOUT, RS_EOWNERDEAD, RS_OTHER
+	RS_EINVAL, RS_ENOTTY, RS_EOVERFLOW, RS_ETIMEDOUT, RS_EOWNERDEAD,
+	RS_ENOSPC, RS_OTHER
 };
 #define A(x)	(1u << RS_##x)
 
@@ -169,13 +170,14 @@ static int xbit(long ret)
 	case EOVERFLOW: return RS_EOVERFLOW;
 	case ETIMEDOUT: return RS_ETIMEDOUT;
 	case EOWNERDEAD: return RS_EOWNERDEAD;
+	case ENOSPC: return RS_ENOSPC;
 	default: return RS_OTHER;
 	}
 }
 
 static const char *const xname[RS_OTHER] = {
 	"OK", "EPERM", "ENOENT", "EINTR", "EBADF", "EAGAIN", "EFAULT",
-	"EINVAL", "ENOTTY", "EOVERFLOW", "ETIMEDOUT", "EOWNERDEAD",
+	"EINVAL", "ENOTTY", "EOVERFLOW", "ETIMEDOUT", "EOWNERDEAD", "ENOSPC",
 };
 
 /*
@@ -192,7 +194,9 @@ static const uint32_t chan_table[N_IOC] = {
 	/* EPERM: the entry was dispatched to another process. */
 	[I_CHANNEL_REPLY]	= A(OK) | A(ENOENT) | A(EPERM) | A(EFAULT) |
 				  A(EINVAL) | A(ENOTTY),
-	[I_CHANNEL_REGISTER]	= A(OK) | A(EINVAL) | A(EFAULT) | A(ENOTTY),
+	/* ENOSPC: the channel holds 65536 tids already. */
+	[I_CHANNEL_REGISTER]	= A(OK) | A(EINVAL) | A(EFAULT) | A(ENOSPC) |
+				  A(ENOTTY),
 	[I_CHANNEL_DEREGISTER]	= A(OK) | A(ENOENT) | A(EINVAL) | A(EFAULT) |
 				  A(ENOTTY),
 	[I_CHANNEL_RECV2]	= A(OK) | A(EINTR) | A(EFAULT) | A(EINVAL) |

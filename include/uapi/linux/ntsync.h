@@ -141,7 +141,11 @@ struct ntsync_channel_recv2_args {
 	__u64 thread_token;
 };
 
-/* CHANNEL_REGISTER_THREAD: install or replace the token of tid. */
+/*
+ * CHANNEL_REGISTER_THREAD: install or replace the token of tid.  A channel
+ * holds at most 65536 tids: one more new tid fails with ENOSPC (replacing
+ * the token of a registered tid still works; DEREGISTER_THREAD makes room).
+ */
 struct ntsync_channel_register_thread_args {
 	__u32 tid;
 	__u32 __pad;
