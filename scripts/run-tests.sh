@@ -209,6 +209,8 @@ vm_suite() {
 	for prog in "$@"; do
 		args+=(--run "$prog")
 	done
+	# A summary left by an earlier run must not be read as this one's.
+	rm -f "$log" "$log.summary"
 	"$top/vm/ntsync-vm" --quiet --kernel "$kernel" --module "$module" \
 		--timeout 2400 --prog-timeout 900 --log "$log" "${args[@]}" \
 		>"$log.out" 2>&1
