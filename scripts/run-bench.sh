@@ -92,6 +92,7 @@ bench_boot() {
 	echo "run-bench: booting $rel ($accel, $smp vCPUs) with $module" >&2
 	"$top/vm/ntsync-vm" --module "$module" --log "$log" --smp "$smp" \
 		--kernel "$fl" --timeout "$timeout" --prog-timeout $((timeout - 20)) --quiet \
+		--progress "${NTSYNC_PROGRESS_FD:-2}:bench-$fl" \
 		"${vm_args[@]+"${vm_args[@]}"}" \
 		--file "$build/bench/ntsync-bench:/files/ntsync-bench" \
 		-- "$top/bench/bench-guest.sh" "$accel" "$host" "$@" ||

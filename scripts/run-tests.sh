@@ -67,6 +67,9 @@ if [ "$only" = debug ] && [ "$run_debug" = 0 ]; then
 	usage "--only debug with --no-debug runs nothing"
 fi
 
+# Progress lines of the VM runs (vm/ntsync-vm --progress) go to fd 3, the
+# terminal, while their full output goes to the logs.
+exec 3>&1
 passed=0
 failed=0
 skipped=0
@@ -211,7 +214,8 @@ vm_suite() {
 	done
 	# A summary left by an earlier run must not be read as this one's.
 	rm -f "$log" "$log.summary"
-	"$top/vm/ntsync-vm" --quiet --kernel "$kernel" --module "$module" \
+	"$top/vm/ntsync-vm" --quiet --progress "3:$label" \
+		--kernel "$kernel" --module "$module" \
 		--timeout 2400 --prog-timeout 900 --log "$log" "${args[@]}" \
 		>"$log.out" 2>&1
 	summary=$log.summary
@@ -349,17 +353,17 @@ fi
 want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
 if want lint; then
-	echo "# lint"
+	echo "# lint (about 1.5 minutes)"
 	run_part lint "" "$top/scripts/lint-driver.sh"
 fi
 
 if want install; then
-	echo "# install, uninstall, pkg-config, dkms build (host, scratch trees)"
+	echo "# install, uninstall, pkg-config, dkms build (host, scratch trees; about 1 minute)"
 	run_part install "install: " "$top/tests/install/check-install.sh"
 fi
 
 if want vm-selftest; then
-	echo "# vm harness self-test"
+	echo "# vm harness self-test (about 5 minutes)"
 	run_part vm-selftest "vm-selftest: " "$top/vm/selftest/run.sh"
 fi
 
@@ -370,8 +374,9 @@ if want bench; then
 	# The VM has this project's module, so an "unsupported" series (which
 	# the benchmark reports on a driver without the NSPA extensions) is a
 	# failure here.
-	echo "# benchmarks, --quick"
-	if "$top/scripts/run-bench.sh" --quick >"$logs/bench.out" 2>&1; then
+	echo "# benchmarks, --quick (about 3 minutes)"
+	if NTSYNC_PROGRESS_FD=3 "$top/scripts/run-bench.sh" --quick \
+		>"$logs/bench.out" 2>&1; then
 		pass "bench: quick run in the VM"
 	else
 		fail "bench: quick run in the VM"
@@ -393,7 +398,7 @@ fi
 if want rt; then
 	rel=$("$top/scripts/kernel-release.sh" rt)
 	module=$("$top/scripts/build-module.sh" "$rel")
-	echo "# Debian PREEMPT_RT kernel $rel"
+	echo "# Debian PREEMPT_RT kernel $rel (about 9 minutes)"
 	vm_suite rt rt "$module" "${stat_first[@]}" "${progs64[@]}" \
 		"${progs32[@]}" "$demo" "$fuzz_million" "$stat_last" \
 		"$slab_check" "$counters_check"
@@ -402,13 +407,13 @@ fi
 if want generic; then
 	rel=$("$top/scripts/kernel-release.sh" generic)
 	module=$("$top/scripts/build-module.sh" "$rel")
-	echo "# Debian generic kernel $rel"
+	echo "# Debian generic kernel $rel (about 3 minutes)"
 	vm_suite generic generic "$module" "${stat_first[@]}" \
 		"${progs64[@]}" "$stat_last" "$slab_check" "$counters_check"
 fi
 
 if want debug && [ "$run_debug" = 1 ]; then
-	echo "# debug PREEMPT_RT kernel (building it if not cached)"
+	echo "# debug PREEMPT_RT kernel (about 14 minutes; 20 to 40 more to build the kernel if not cached)"
 	if kdir=$("$top/scripts/build-debug-kernel.sh"); then
 		module=$(NTSYNC_KDIR=$kdir "$top/scripts/build-module.sh" debug)
 		vm_suite debug "$kdir/arch/x86/boot/bzImage" "$module" \

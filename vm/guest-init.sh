@@ -10,7 +10,7 @@
 #   @@NTSYNC insmod rc=<rc>                  (only if a module is present)
 #   @@NTSYNC begin <name>                    (per program)
 #   ...program stdout+stderr...
-#   @@NTSYNC end <name> rc=<rc>
+#   @@NTSYNC end <name> rc=<rc> secs=<wall-clock seconds it ran>
 #   @@NTSYNC dmesg-begin / full dmesg / @@NTSYNC dmesg-end
 #   @@NTSYNC rmmod rc=<rc>                   (only if a module was loaded
 #   @@NTSYNC dmesg2-begin / dmesg / @@NTSYNC dmesg2-end   and rmmod wanted)
@@ -104,6 +104,7 @@ if [ "$run_programs" -eq 1 ] && [ -f /ntsync-run.list ]; then
 		name=$1
 		shift
 		marker "begin $name"
+		began=$(date +%s)
 		if [ -n "$NTSYNC_VM_USER" ]; then
 			# su -p keeps the environment (PATH, NTSYNC_IN_VM, HOME);
 			# the single quotes are intentional ($0/$@ expand in su's
@@ -119,7 +120,7 @@ if [ "$run_programs" -eq 1 ] && [ -f /ntsync-run.list ]; then
 		# line had no newline: this empty line is not part of the
 		# program's output (vm/ntsync-vm --extract drops it).
 		echo
-		marker "end $name rc=$rc"
+		marker "end $name rc=$rc secs=$(($(date +%s) - began))"
 		cd /tmp || :
 	done </ntsync-run.list
 fi
