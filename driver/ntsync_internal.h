@@ -101,12 +101,19 @@ struct ntsync_wq {
 	struct rb_root_cached root;
 	/* Where the next bounded re-check starts; NULL: at the first entry. */
 	struct rb_node *sweep;
+	/*
+	 * Set by every insertion; cleared only by ntsync_wq_take_had_waiters()
+	 * when the object's queues are empty.  A mutex whose queues had no
+	 * waiter since then has no PI state to bring up to date.
+	 */
+	bool had_waiters;
 };
 
 static inline void ntsync_wq_init(struct ntsync_wq *wq)
 {
 	wq->root = RB_ROOT_CACHED;
 	wq->sweep = NULL;
+	wq->had_waiters = false;
 }
 
 static inline bool ntsync_wq_empty(const struct ntsync_wq *wq)
@@ -537,6 +544,7 @@ int ntsync_aggregate_wait(struct ntsync_device *dev, void __user *argp);
 /* ntsync_wait.c */
 struct ntsync_q_entry *ntsync_wq_first(struct ntsync_wq *wq);
 void ntsync_requeue_q(struct ntsync_q *q);
+bool ntsync_wq_take_had_waiters(struct ntsync_obj *obj);
 struct task_struct *ntsync_claim_notify_waiter(struct ntsync_obj *obj);
 void ntsync_init_q(struct ntsync_device *dev, struct ntsync_q *q,
 		   __u32 owner, bool all, __u32 count);

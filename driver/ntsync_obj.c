@@ -261,7 +261,14 @@ static int ntsync_mutex_unlock(struct ntsync_obj *mutex, void __user *argp)
 		w.put_task = mutex->u.mutex.owner_task;
 		mutex->u.mutex.owner_task = NULL;
 		ntsync_wake_waiters(dev, mutex, all);
-		pi_changed = true;
+		/*
+		 * Only a waiter that queued can have boosted the owner (PI
+		 * state is set from the queues, which ntsync_pi_reevaluate()
+		 * reads under this lock) or can boost the next one: without
+		 * one since the queues were last seen empty, there is no PI
+		 * work, and the unlock costs what upstream's does.
+		 */
+		pi_changed = ntsync_wq_take_had_waiters(mutex);
 	} else if (!mutex->u.mutex.owner_task) {
 		/* Created owned: the owner's task shows itself now. */
 		get_task_struct(current);

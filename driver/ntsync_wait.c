@@ -184,6 +184,27 @@ VISIBLE_IF_KUNIT void ntsync_wq_insert(struct ntsync_wq *wq,
 {
 	entry->prio = READ_ONCE(entry->q->task->prio);
 	rb_add_cached(&entry->node, &wq->root, ntsync_wq_less);
+	wq->had_waiters = true;
+}
+
+/*
+ * Did any waiter queue on @obj since this last returned with its queues
+ * empty?  Forgets it when they are empty now (a woken waiter's entry stays
+ * until it leaves: then the next call still answers true).  Under the lock
+ * that owns @obj.
+ */
+bool ntsync_wq_take_had_waiters(struct ntsync_obj *obj)
+{
+	bool had = obj->any_waiters.had_waiters ||
+		   obj->all_waiters.had_waiters;
+
+	ntsync_assert_owned(obj);
+	if (ntsync_wq_empty(&obj->any_waiters) &&
+	    ntsync_wq_empty(&obj->all_waiters)) {
+		obj->any_waiters.had_waiters = false;
+		obj->all_waiters.had_waiters = false;
+	}
+	return had;
 }
 
 static void ntsync_wq_erase(struct ntsync_wq *wq, struct ntsync_q_entry *entry)
