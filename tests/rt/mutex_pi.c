@@ -397,6 +397,53 @@ NT_TEST_TIMEOUT(timed_out_waiter_removes_boost, 60)
 	NT_CHECK_MUTEX(m, 60, 1);
 }
 
+/*
+ * An unlock with no waiter since the mutex's queues were last empty skips
+ * the PI work: whatever happened before (a boost, a waiter that timed out),
+ * the next waiter still boosts the owner and every unlock restores it.
+ */
+NT_TEST_TIMEOUT(unlocks_without_waiters_keep_pi_exact, 60)
+{
+	int dev = pi_dev();
+	int m = nt_mutex(dev, 0, 0);
+	struct nt_actor owner, w80;
+	struct nt_sched base;
+	int round;
+
+	base = start_base(&owner, NT_OTHER(3));
+	nt_actor_start(&w80, NT_FIFO(80));
+	for (round = 0; round < 3; round++) {
+		/* Uncontended: no waiter ever queues. */
+		nt_actor_take(&owner, dev, m, 1);
+		NT_ASSERT_EQ(nt_actor_unlock(&owner, m, 1), 0);
+		NT_CHECK_SCHED(nt_actor_tid(&owner), base);
+
+		/* A waiter that gives up: boost, then back to the base. */
+		nt_actor_take(&owner, dev, m, 1);
+		nt_actor_wait_start(&w80, dev, false, &m, 1, 80,
+				    nt_deadline_ms(200));
+		NT_CHECK_SCHED(nt_actor_tid(&owner), NT_FIFO(80));
+		NT_ASSERT_EQ(nt_actor_finish(&w80), -ETIMEDOUT);
+		NT_CHECK_SCHED(nt_actor_tid(&owner), base);
+		NT_ASSERT_EQ(nt_actor_unlock(&owner, m, 1), 0);
+		NT_CHECK_SCHED(nt_actor_tid(&owner), base);
+
+		/* A waiter that gets it: boost, handed over, restored. */
+		nt_actor_take(&owner, dev, m, 1);
+		nt_actor_wait_start(&w80, dev, false, &m, 1, 80,
+				    NTSYNC_TIMEOUT_INFINITE);
+		NT_CHECK_SCHED(nt_actor_tid(&owner), NT_FIFO(80));
+		NT_ASSERT_EQ(nt_actor_unlock(&owner, m, 1), 0);
+		NT_CHECK_SCHED_VAL(owner.after, base);
+		NT_ASSERT_EQ(nt_actor_finish(&w80), 0);
+		NT_CHECK_MUTEX(m, 80, 1);
+		NT_ASSERT_EQ(nt_actor_unlock(&w80, m, 80), 0);
+		NT_CHECK_SCHED(nt_actor_tid(&w80), NT_FIFO(80));
+		NT_CHECK_MUTEX(m, 0, 0);
+	}
+	NT_CHECK_SCHED(nt_actor_tid(&owner), base);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
