@@ -62,9 +62,14 @@ trap 'rm -f "$log"' EXIT
 
 export DEBIAN_FRONTEND=noninteractive INITRD=No
 apt_opts=(-o DPkg::Lock::Timeout=600 -q)
-if ! apt-get "${apt_opts[@]}" update >"$log" 2>&1 ||
-	! apt-get "${apt_opts[@]}" install -y --no-install-recommends \
-		"${missing[@]}" >>"$log" 2>&1; then
+# shellcheck source=scripts/heartbeat.sh
+. "$(dirname "$0")/heartbeat.sh"
+echo "install-deps: installing ${missing[*]}" >&2
+if ! with_heartbeat "install-deps: apt-get update" "$log" \
+	apt-get "${apt_opts[@]}" update ||
+	! with_heartbeat "install-deps: apt-get install" "$log" \
+		apt-get "${apt_opts[@]}" install -y --no-install-recommends \
+		"${missing[@]}"; then
 	cat "$log" >&2
 	echo "install-deps: FAILED to install: ${missing[*]}" >&2
 	exit 1

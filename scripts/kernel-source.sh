@@ -11,7 +11,17 @@ dir=$cache/src/linux-source-6.12-$version
 if [ ! -f "$dir/.extracted" ]; then
 	rm -rf "$dir.tmp"
 	mkdir -p "$dir.tmp"
-	tar -C "$dir.tmp" --strip-components=1 -xf "$tarball"
+	# shellcheck source=scripts/heartbeat.sh
+	. "$(dirname "$0")/heartbeat.sh"
+	echo "kernel-source: extracting $tarball" >&2
+	log=$dir.tmp.log
+	: >"$log"
+	if ! with_heartbeat "kernel-source: tar" "$log" \
+		tar -C "$dir.tmp" --strip-components=1 -xf "$tarball"; then
+		cat "$log" >&2
+		exit 1
+	fi
+	rm -f "$log"
 	touch "$dir.tmp/.extracted"
 	rm -rf "$dir"
 	mv "$dir.tmp" "$dir"

@@ -1,0 +1,17 @@
+# shellcheck shell=bash
+# Sourced by the setup scripts: run a long, quiet command with its output
+# appended to a log, and say on stderr once a minute that it is still
+# running, so that a first `make check` is never silent for minutes.
+#   with_heartbeat LABEL LOG CMD [ARGS...]   -> CMD's exit status
+with_heartbeat() {
+	local label=$1 log=$2 pid start rc=0
+	shift 2
+	start=$(date +%s)
+	"$@" >>"$log" 2>&1 &
+	pid=$!
+	while ! timeout 60 tail --pid="$pid" -f /dev/null; do
+		echo "# $label: still running ($(( $(date +%s) - start )) s)" >&2
+	done
+	wait "$pid" || rc=$?
+	return "$rc"
+}
