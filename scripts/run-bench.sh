@@ -143,7 +143,7 @@ vm_rc=0
 if [ "$quick" = 1 ]; then
 	echo "# bench: about 2 minutes in the $flavour VM, 1 more for the generic kernel's inversion run" >&2
 else
-	echo "# bench: about 10 to 20 minutes in the $flavour VM, 2 more for the generic kernel's inversion run" >&2
+	echo "# bench: about 5 to 20 minutes in the $flavour VM, 2 more for the generic kernel's inversion run" >&2
 fi
 bench_boot "$flavour" "$out" "$out/bench.log" "$vm_timeout" \
 	${only:+--only "$only"} "${bench_args[@]+"${bench_args[@]}"}" || vm_rc=$?
