@@ -312,6 +312,22 @@ static void eval_targets(struct run_state *st)
 			 r2, r4);
 	}
 
+	t = add_target(st, "handoff-pi",
+		       "SCHED_OTHER handoff ops/s with PI on >= 0.95x PI off (no PI work; 5% noise)");
+	a = find_series(st, "handoff-2", "ntsync-mutex");
+	b = find_series(st, "handoff-2", "ntsync-pi-off");
+	c = find_series(st, "handoff-4", "ntsync-mutex");
+	if (a && b && c && find_series(st, "handoff-4", "ntsync-pi-off")) {
+		double r2 = a->sum.p50 / b->sum.p50;
+		double r4 = c->sum.p50 /
+			    find_series(st, "handoff-4", "ntsync-pi-off")->sum.p50;
+
+		t->known = true;
+		t->met = r2 >= 0.95 && r4 >= 0.95;
+		snprintf(t->detail, sizeof(t->detail), "2 threads %.2fx, 4 threads %.2fx",
+			 r2, r4);
+	}
+
 	t = add_target(st, "inversion",
 		       "inversion worst case with PI <= 1/10 of PI off and <= 1x PI futex");
 	a = find_series(st, "inversion", "ntsync-pi");

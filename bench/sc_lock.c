@@ -201,33 +201,64 @@ static double ho_trial(enum lock_kind kind, int dev, unsigned int nthreads,
 	return (double)total / ((double)(t1 - t0) / 1e9);
 }
 
+/* The series of run_handoff(): the three locks, then ntsync with pi=0. */
+#define HO_PI_OFF	3
+#define HO_SERIES	4
+
+static double ho_trial_pi_off(int dev, unsigned int nthreads, unsigned int ms,
+			      double *share)
+{
+	int ret = pi_param_set(0);
+	double v;
+
+	if (ret)
+		return ret;
+	v = ho_trial(LK_NTSYNC, dev, nthreads, ms, share);
+	ret = pi_param_set(1);
+	return ret ? ret : v;
+}
+
 static void run_handoff(const struct bench_cfg *cfg, struct result *res,
 			unsigned int nthreads)
 {
-	struct series *s[3];
-	double share_sum[3] = { 0 };
+	struct series *s[HO_SERIES];
+	double share_sum[HO_SERIES] = { 0 };
 	char why[192];
 	unsigned int tr;
-	int dev, k;
+	int dev, k, pi;
 
 	snprintf(res->note, sizeof(res->note),
 		 "%u SCHED_OTHER threads lock/unlock one mutex (%d spin iterations inside, "
 		 "%d outside); one sample per %u ms trial; handoff = share of acquisitions "
-		 "that changed owner", nthreads, HO_INSIDE, HO_OUTSIDE, cfg->trial_ms);
+		 "that changed owner; ntsync-pi-off: the module's pi=0", nthreads,
+		 HO_INSIDE, HO_OUTSIDE, cfg->trial_ms);
 	for (k = 0; k < 3; k++)
 		s[k] = res_add(res, lock_names[k], UNIT_OPS);
+	s[HO_PI_OFF] = res_add(res, "ntsync-pi-off", UNIT_OPS);
 	dev = bench_open_dev(why, sizeof(why));
-	if (dev < 0)
+	if (dev < 0) {
 		series_unsupported(s[LK_NTSYNC], "%s", why);
+		series_unsupported(s[HO_PI_OFF], "%s", why);
+	}
+	/* Only a module with pi on can show what turning it off saves. */
+	pi = pi_param_get();
+	if (s[HO_PI_OFF]->status == ST_OK && pi != 1)
+		series_unsupported(s[HO_PI_OFF], "module parameter pi is %s",
+				   pi < 0 ? "missing" : "off");
 	/* An untimed warm-up trial of each, then interleaved trials. */
 	for (tr = 0; tr <= cfg->trials; tr++) {
-		for (k = 0; k < 3; k++) {
+		unsigned int ms = tr ? cfg->trial_ms : cfg->trial_ms / 4 + 10;
+
+		for (k = 0; k < HO_SERIES; k++) {
 			double v, share = 0;
 
 			if (s[k]->status != ST_OK)
 				continue;
-			v = ho_trial((enum lock_kind)k, dev, nthreads,
-				     tr ? cfg->trial_ms : cfg->trial_ms / 4 + 10, &share);
+			if (k == HO_PI_OFF)
+				v = ho_trial_pi_off(dev, nthreads, ms, &share);
+			else
+				v = ho_trial((enum lock_kind)k, dev, nthreads,
+					     ms, &share);
 			if (v < 0) {
 				series_error(s[k], "lock/unlock: %s", strerror((int)-v));
 			} else if (tr) {
@@ -236,7 +267,7 @@ static void run_handoff(const struct bench_cfg *cfg, struct result *res,
 			}
 		}
 	}
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < HO_SERIES; k++)
 		if (s[k]->status == ST_OK && s[k]->n)
 			series_extra_text(s[k], "handoff", "%.1f%%",
 					  100.0 * share_sum[k] / (double)s[k]->n);

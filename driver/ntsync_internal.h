@@ -25,9 +25,11 @@
  * Priority inheritance (ntsync_pi.c) works outside both: it runs after an
  * ioctl has dropped them, under its own ntsync_pi_mutex (an rt_mutex: it
  * passes priority on even on a non-RT kernel), because changing a task's
- * scheduling attributes must not happen under a raw spinlock.  Lock order:
- * ntsync_pi_mutex, then wait_all_lock, then obj->lock, then
- * ntsync_boost_lock (a raw spinlock for the table of boosted tasks).
+ * scheduling attributes must not happen under a raw spinlock; it is taken
+ * only where a boost can result (see ntsync_pi.c).  Lock order:
+ * ntsync_pi_mutex, then wait_all_lock, then obj->lock, then either
+ * ntsync_boost_lock (the table of boosted tasks) or ntsync_pi_waiters_lock
+ * (the registry of blocked waits), raw spinlocks both, never nested.
  *
  * Lifetimes: an object lives as long as its file.  Every wait holds a file
  * reference on each object it waits on, so closing an object's last fd while
@@ -101,19 +103,12 @@ struct ntsync_wq {
 	struct rb_root_cached root;
 	/* Where the next bounded re-check starts; NULL: at the first entry. */
 	struct rb_node *sweep;
-	/*
-	 * Set by every insertion; cleared only by ntsync_wq_take_had_waiters()
-	 * when the object's queues are empty.  A mutex whose queues had no
-	 * waiter since then has no PI state to bring up to date.
-	 */
-	bool had_waiters;
 };
 
 static inline void ntsync_wq_init(struct ntsync_wq *wq)
 {
 	wq->root = RB_ROOT_CACHED;
 	wq->sweep = NULL;
-	wq->had_waiters = false;
 }
 
 static inline bool ntsync_wq_empty(const struct ntsync_wq *wq)
@@ -152,6 +147,12 @@ struct ntsync_obj {
 			struct ntsync_boost *pi_target;
 			int pi_prio;
 			struct list_head pi_node;
+			/*
+			 * Under the lock that owns the object: the last PI
+			 * re-evaluation saw a real-time waiter, so the owner
+			 * may be boosted (ntsync_pi_mutex_needs_work()).
+			 */
+			bool pi_armed;
 		} mutex;
 		struct {
 			bool manual;
@@ -253,9 +254,17 @@ struct ntsync_q {
 	bool has_mutex;
 	/* A channel is among the sources (AGGREGATE_WAIT only). */
 	bool has_channel;
-	/* In the PI registry of blocked waiters (under ntsync_pi_mutex). */
+	/*
+	 * In the PI registry of blocked waits (ntsync_pi.c), by task: a
+	 * task boosted while it waits is followed to the mutexes it waits
+	 * for.  pi_node and pi_followed are under ntsync_pi_waiters_lock.
+	 */
 	bool pi_registered;
-	struct hlist_node pi_hnode;
+	struct rb_node pi_node;
+	/* A chain walk found this wait: its end must sync with it. */
+	bool pi_followed;
+	/* Left a mutex whose owner may be boosted (pi_armed): PI work. */
+	bool pi_left_armed;
 
 	/*
 	 * EVENT_SET_PI boosts handed over by the events this wait consumed,
@@ -325,6 +334,7 @@ enum ntsync_stat {
 	NTSYNC_STAT_PI_BOOSTS_RESTORED,	/* ... and back to its base */
 	NTSYNC_STAT_PI_BOOSTS_SKIPPED,	/* no record could be had */
 	NTSYNC_STAT_PI_RECORDS,		/* live: tasks with a boost record */
+	NTSYNC_STAT_PI_REEVALUATIONS,	/* mutexes re-evaluated under the PI mutex */
 	NTSYNC_STAT_EVENT_PI_STAGED,
 	NTSYNC_STAT_EVENT_PI_CONSUMED,
 	NTSYNC_STAT_EVENT_PI_CANCELLED,	/* reset, pulse, replaced, event freed */
@@ -427,6 +437,8 @@ void ntsync_pi_discard(struct ntsync_q *q, struct ntsync_boost *rec);
 void ntsync_pi_mutex_changed(struct ntsync_obj *mutex,
 			     struct ntsync_pi_work *w);
 void ntsync_pi_mutex_release(struct ntsync_obj *mutex);
+bool ntsync_pi_mutex_needs_work(struct ntsync_obj *mutex);
+void ntsync_pi_note_leave(struct ntsync_q *q, struct ntsync_obj *obj);
 void ntsync_pi_wait_queued(struct ntsync_q *q, struct ntsync_pi_work *w);
 void ntsync_pi_wait_done(struct ntsync_q *q, struct ntsync_pi_work *w);
 void ntsync_pi_slot_apply(struct task_struct *task, enum ntsync_boost_slot slot,
@@ -544,7 +556,7 @@ int ntsync_aggregate_wait(struct ntsync_device *dev, void __user *argp);
 /* ntsync_wait.c */
 struct ntsync_q_entry *ntsync_wq_first(struct ntsync_wq *wq);
 void ntsync_requeue_q(struct ntsync_q *q);
-bool ntsync_wq_take_had_waiters(struct ntsync_obj *obj);
+void ntsync_assert_owned(struct ntsync_obj *obj);
 struct task_struct *ntsync_claim_notify_waiter(struct ntsync_obj *obj);
 void ntsync_init_q(struct ntsync_device *dev, struct ntsync_q *q,
 		   __u32 owner, bool all, __u32 count);

@@ -262,18 +262,16 @@ static int ntsync_mutex_unlock(struct ntsync_obj *mutex, void __user *argp)
 		mutex->u.mutex.owner_task = NULL;
 		ntsync_wake_waiters(dev, mutex, all);
 		/*
-		 * Only a waiter that queued can have boosted the owner (PI
-		 * state is set from the queues, which ntsync_pi_reevaluate()
-		 * reads under this lock) or can boost the next one: without
-		 * one since the queues were last seen empty, there is no PI
-		 * work, and the unlock costs what upstream's does.
+		 * Without a real-time waiter, now or at the last PI
+		 * re-evaluation, nobody was boosted and nobody is to be:
+		 * the unlock costs what upstream's does.
 		 */
-		pi_changed = ntsync_wq_take_had_waiters(mutex);
+		pi_changed = ntsync_pi_mutex_needs_work(mutex);
 	} else if (!mutex->u.mutex.owner_task) {
 		/* Created owned: the owner's task shows itself now. */
 		get_task_struct(current);
 		mutex->u.mutex.owner_task = current;
-		pi_changed = true;
+		pi_changed = ntsync_pi_mutex_needs_work(mutex);
 	}
 	ntsync_unlock_obj(dev, mutex, all);
 
@@ -289,8 +287,8 @@ static int ntsync_mutex_kill(struct ntsync_obj *mutex, void __user *argp)
 {
 	struct ntsync_device *dev = mutex->dev;
 	struct ntsync_pi_work w;
+	bool all, pi_changed = false;
 	__u32 owner;
-	bool all;
 	int ret = 0;
 
 	if (get_user(owner, (__u32 __user *)argp))
@@ -311,10 +309,11 @@ static int ntsync_mutex_kill(struct ntsync_obj *mutex, void __user *argp)
 		w.put_task = mutex->u.mutex.owner_task;
 		mutex->u.mutex.owner_task = NULL;
 		ntsync_wake_waiters(dev, mutex, all);
+		pi_changed = ntsync_pi_mutex_needs_work(mutex);
 	}
 	ntsync_unlock_obj(dev, mutex, all);
 
-	if (!ret)
+	if (pi_changed)
 		ntsync_pi_mutex_changed(mutex, &w);
 	ntsync_pi_work_finish(&w);
 	return ret;

@@ -26,6 +26,26 @@
  *   ntsync_boost_lock (raw spinlock) protects the table of records, so the
  *     wait path can look a task up without the mutex; pointer updates only.
  *     Records are inserted and removed with both locks held.
+ *   ntsync_pi_waiters_lock (raw spinlock) protects the registry of blocked
+ *     waits that include a mutex: an rb-tree by (task, wait), O(log n)
+ *     under the lock.  Neither raw lock is ever taken under the other.
+ *
+ * Where no boost can result, no PI lock is taken.  A mutex is "armed"
+ * (pi_armed, under the lock that owns it) from the re-evaluation that saw
+ * a real-time waiter on it until one that saw none has taken the boost
+ * away; only while it is armed can its owner hold a boost from it.  So an
+ * unlock, an acquisition or a waiter leaving needs ntsync_pi_mutex only if
+ * the mutex is armed or has a real-time waiter now
+ * (ntsync_pi_mutex_needs_work(), read under the lock that owns the mutex,
+ * where re-evaluations read the queues), and a waiter queuing needs it
+ * only if it runs at a real-time priority itself.  A waiter below that is
+ * only registered, so that a boost it receives while it waits is passed on
+ * along the chain (ntsync_pi_chain_add_waits_of()).  Threads at normal
+ * priorities therefore pay for two short raw sections per contended wait,
+ * not for the PI mutex, which in this way stays module-wide without
+ * putting every process behind one lock: it serialises the tasks'
+ * attributes, and chains run across devices (a task may own mutexes of
+ * one device and wait on another's).
  *
  * Allocation: records come from the ioctl's pi_work pool, filled before any
  * lock is taken; in this file's sleepable context a missing record may also
@@ -107,8 +127,10 @@ static DEFINE_RAW_SPINLOCK(ntsync_boost_lock);
 static DEFINE_HASHTABLE(ntsync_boosts, 6);
 /* Live records, least recently checked first; under ntsync_pi_mutex. */
 static LIST_HEAD(ntsync_boost_ages);
-/* Blocked waits that include a mutex, by task; under ntsync_pi_mutex. */
-static DEFINE_HASHTABLE(ntsync_pi_waiters, 6);
+/* Blocked waits that include a mutex, by (task, q). */
+static DEFINE_RAW_SPINLOCK(ntsync_pi_waiters_lock);
+/* Under ntsync_pi_waiters_lock. */
+static struct rb_root ntsync_pi_waiters = RB_ROOT;
 /* Records using each slot: lets the hot paths skip the drain check. */
 static atomic_t ntsync_slot_users[NTSYNC_NR_SLOTS];
 
@@ -635,15 +657,56 @@ static void ntsync_pi_chain_add_q(struct ntsync_q *q)
 	}
 }
 
+/* Registry order: by task, then by wait (both by address). */
+static bool ntsync_pi_waiter_less(struct rb_node *a, const struct rb_node *b)
+{
+	const struct ntsync_q *qa = rb_entry(a, struct ntsync_q, pi_node);
+	const struct ntsync_q *qb = rb_entry(b, struct ntsync_q, pi_node);
+
+	if (qa->task != qb->task)
+		return (unsigned long)qa->task < (unsigned long)qb->task;
+	return (unsigned long)qa < (unsigned long)qb;
+}
+
+/*
+ * The first registered wait of @task after @after (NULL: the first one),
+ * marked followed: its end then waits for ntsync_pi_mutex, which the
+ * caller holds, so it stays valid until the caller lets the mutex go.
+ * O(log n) under the registry lock.
+ */
+static struct ntsync_q *ntsync_pi_follow_next(struct task_struct *task,
+					      struct ntsync_q *after)
+{
+	struct ntsync_q *found = NULL;
+	struct rb_node *node;
+
+	lockdep_assert_held(&ntsync_pi_mutex);
+	raw_spin_lock(&ntsync_pi_waiters_lock);
+	node = ntsync_pi_waiters.rb_node;
+	while (node) {
+		struct ntsync_q *q = rb_entry(node, struct ntsync_q, pi_node);
+
+		if ((unsigned long)q->task < (unsigned long)task ||
+		    (q->task == task && (unsigned long)q <= (unsigned long)after)) {
+			node = node->rb_right;
+		} else {
+			if (q->task == task)
+				found = q;
+			node = node->rb_left;
+		}
+	}
+	if (found)
+		found->pi_followed = true;
+	raw_spin_unlock(&ntsync_pi_waiters_lock);
+	return found;
+}
+
 /* @task's priority changed: its blocked wait's mutexes must follow. */
 static void ntsync_pi_chain_add_waits_of(struct task_struct *task)
 {
-	struct ntsync_q *q;
+	struct ntsync_q *q = NULL;
 
-	hash_for_each_possible(ntsync_pi_waiters, q, pi_hnode,
-			       (unsigned long)task) {
-		if (q->task != task)
-			continue;
+	while ((q = ntsync_pi_follow_next(task, q))) {
 		/* Its queues' order follows its new priority at once. */
 		ntsync_requeue_q(q);
 		ntsync_pi_chain_add_q(q);
@@ -669,6 +732,28 @@ VISIBLE_IF_KUNIT int ntsync_pi_best_waiter(struct ntsync_obj *mutex)
 	return best;
 }
 
+/* Does a real-time waiter wait for @mutex?  Under the lock that owns it. */
+static bool ntsync_pi_rt_waiter(struct ntsync_obj *mutex)
+{
+	return READ_ONCE(ntsync_pi_enabled) &&
+	       ntsync_pi_best_waiter(mutex) < MAX_RT_PRIO;
+}
+
+/*
+ * @mutex gives no boost any more: disarm it, unless a real-time waiter
+ * queued meanwhile (its own re-evaluation, after ours, arms it again).
+ */
+static void ntsync_pi_disarm(struct ntsync_obj *mutex)
+{
+	struct ntsync_device *dev = mutex->dev;
+	bool all;
+
+	all = ntsync_lock_obj(dev, mutex);
+	if (!ntsync_pi_rt_waiter(mutex))
+		mutex->u.mutex.pi_armed = false;
+	ntsync_unlock_obj(dev, mutex, all);
+}
+
 /* Bring the boost that @mutex gives its owner up to date. */
 static void ntsync_pi_reevaluate(struct ntsync_obj *mutex,
 				 struct ntsync_pi_work *w)
@@ -676,8 +761,8 @@ static void ntsync_pi_reevaluate(struct ntsync_obj *mutex,
 	struct ntsync_boost *old = mutex->u.mutex.pi_target;
 	struct ntsync_device *dev = mutex->dev;
 	struct task_struct *owner;
+	bool all, was_armed;
 	int best;
-	bool all;
 
 	all = ntsync_lock_obj(dev, mutex);
 	owner = mutex->u.mutex.owner_task;
@@ -685,12 +770,20 @@ static void ntsync_pi_reevaluate(struct ntsync_obj *mutex,
 	if (owner)
 		get_task_struct(owner);
 	best = ntsync_pi_best_waiter(mutex);
-	ntsync_unlock_obj(dev, mutex, all);
-
-	if (!ntsync_pi_enabled || best >= MAX_RT_PRIO)
+	if (!READ_ONCE(ntsync_pi_enabled) || best >= MAX_RT_PRIO)
 		best = NTSYNC_NO_BOOST;
 	else
 		best = max(best, 0);	/* deadline waiters: the top RT level */
+	/*
+	 * Armed where the queues are read, before any boost is given, and
+	 * disarmed only once the boost is gone (below): whoever changes the
+	 * mutex while its owner may hold a boost from it sees it armed, and
+	 * comes here too, after us.
+	 */
+	was_armed = mutex->u.mutex.pi_armed;
+	if (best != NTSYNC_NO_BOOST)
+		mutex->u.mutex.pi_armed = true;
+	ntsync_unlock_obj(dev, mutex, all);
 
 	if (old && (!owner || old->task != owner || best == NTSYNC_NO_BOOST)) {
 		list_del(&mutex->u.mutex.pi_node);
@@ -720,6 +813,8 @@ static void ntsync_pi_reevaluate(struct ntsync_obj *mutex,
 
 	if (owner)
 		put_task_struct(owner);
+	if (was_armed && best == NTSYNC_NO_BOOST)
+		ntsync_pi_disarm(mutex);
 }
 
 /*
@@ -736,6 +831,7 @@ static void ntsync_pi_run_chain(struct ntsync_pi_work *w)
 		ntsync_pi_chain_next = i + 1;
 		ntsync_pi_reevaluate(ntsync_pi_chain[i], w);
 	}
+	ntsync_stat_add(NTSYNC_STAT_PI_REEVALUATIONS, ntsync_pi_chain_len);
 	/* In task context fput() defers the final release: safe here. */
 	for (i = 0; i < ntsync_pi_chain_len; i++)
 		fput(ntsync_pi_chain[i]->file);
@@ -753,27 +849,73 @@ void ntsync_pi_mutex_changed(struct ntsync_obj *mutex,
 	ntsync_pi_unlock(w);
 }
 
+/*
+ * Must a change of @mutex (new owner, a waiter gone or woken) be followed
+ * by PI work?  Only if it is armed (its owner may hold a boost from it, or
+ * a re-evaluation that may give or take one is under way) or a real-time
+ * waiter waits now.  Under the lock that owns @mutex, where
+ * ntsync_pi_reevaluate() reads the same state: a re-evaluation under way
+ * either armed it already or reads the queues after the caller's change.
+ * (Seen in stress_rt when a mutex was disarmed before its boost was
+ * removed: an unlock skipped the PI mutex and returned while the owner
+ * still ran boosted, for the moment the removal took.)
+ */
+bool ntsync_pi_mutex_needs_work(struct ntsync_obj *mutex)
+{
+	ntsync_assert_owned(mutex);
+	return mutex->u.mutex.pi_armed || ntsync_pi_rt_waiter(mutex);
+}
+
+/* @q's entry on @obj was just unlinked; under the lock that owns @obj. */
+void ntsync_pi_note_leave(struct ntsync_q *q, struct ntsync_obj *obj)
+{
+	ntsync_assert_owned(obj);
+	if (obj->type == NTSYNC_TYPE_MUTEX && obj->u.mutex.pi_armed)
+		q->pi_left_armed = true;
+}
+
 /* @q was queued and is about to sleep: boost the owners it waits for. */
 void ntsync_pi_wait_queued(struct ntsync_q *q, struct ntsync_pi_work *w)
 {
-	if (!q->has_mutex)
+	if (!q->has_mutex || !READ_ONCE(ntsync_pi_enabled))
+		return;
+	raw_spin_lock(&ntsync_pi_waiters_lock);
+	rb_add(&q->pi_node, &ntsync_pi_waiters, ntsync_pi_waiter_less);
+	raw_spin_unlock(&ntsync_pi_waiters_lock);
+	q->pi_registered = true;
+	/*
+	 * Read after registering: a boost given to us from now on finds
+	 * this wait and follows it; one given before shows here.
+	 */
+	if (!rt_or_dl_prio(READ_ONCE(current->prio)))
 		return;
 	rt_mutex_lock(&ntsync_pi_mutex);
-	hash_add(ntsync_pi_waiters, &q->pi_hnode, (unsigned long)q->task);
-	q->pi_registered = true;
 	ntsync_pi_chain_add_q(q);
 	ntsync_pi_run_chain(w);
 	ntsync_pi_unlock(w);
 }
 
-/* @q left every queue: its owners lose what it gave them. */
+/*
+ * @q left every queue (ntsync_pi_note_leave() saw each of its objects):
+ * its owners lose what it gave them.  Nothing to do unless it left an
+ * armed mutex or a chain walk is using it.
+ */
 void ntsync_pi_wait_done(struct ntsync_q *q, struct ntsync_pi_work *w)
 {
+	bool followed;
+
 	if (!q->pi_registered)
 		return;
-	rt_mutex_lock(&ntsync_pi_mutex);
-	hash_del(&q->pi_hnode);
+	raw_spin_lock(&ntsync_pi_waiters_lock);
+	rb_erase(&q->pi_node, &ntsync_pi_waiters);
+	RB_CLEAR_NODE(&q->pi_node);
+	followed = q->pi_followed;
+	raw_spin_unlock(&ntsync_pi_waiters_lock);
 	q->pi_registered = false;
+	if (!followed && !q->pi_left_armed)
+		return;
+	/* Also waits for a chain walk that may still use @q. */
+	rt_mutex_lock(&ntsync_pi_mutex);
 	ntsync_pi_chain_add_q(q);
 	ntsync_pi_run_chain(w);
 	ntsync_pi_unlock(w);
@@ -947,5 +1089,5 @@ void ntsync_pi_exit(void)
 {
 	WARN_ON(!hash_empty(ntsync_boosts));
 	WARN_ON(!list_empty(&ntsync_boost_ages));
-	WARN_ON(!hash_empty(ntsync_pi_waiters));
+	WARN_ON(!RB_EMPTY_ROOT(&ntsync_pi_waiters));
 }

@@ -63,6 +63,7 @@ NTSYNC_STAT_ATTR(pi_boosts_applied, NTSYNC_STAT_PI_BOOSTS_APPLIED);
 NTSYNC_STAT_ATTR(pi_boosts_restored, NTSYNC_STAT_PI_BOOSTS_RESTORED);
 NTSYNC_STAT_ATTR(pi_boosts_skipped, NTSYNC_STAT_PI_BOOSTS_SKIPPED);
 NTSYNC_STAT_ATTR(pi_records, NTSYNC_STAT_PI_RECORDS);
+NTSYNC_STAT_ATTR(pi_reevaluations, NTSYNC_STAT_PI_REEVALUATIONS);
 NTSYNC_STAT_ATTR(event_pi_staged, NTSYNC_STAT_EVENT_PI_STAGED);
 NTSYNC_STAT_ATTR(event_pi_consumed, NTSYNC_STAT_EVENT_PI_CONSUMED);
 NTSYNC_STAT_ATTR(event_pi_cancelled, NTSYNC_STAT_EVENT_PI_CANCELLED);
@@ -84,6 +85,7 @@ static struct attribute *ntsync_stat_attrs[] = {
 	&ntsync_stat_pi_boosts_restored.attr.attr,
 	&ntsync_stat_pi_boosts_skipped.attr.attr,
 	&ntsync_stat_pi_records.attr.attr,
+	&ntsync_stat_pi_reevaluations.attr.attr,
 	&ntsync_stat_event_pi_staged.attr.attr,
 	&ntsync_stat_event_pi_consumed.attr.attr,
 	&ntsync_stat_event_pi_cancelled.attr.attr,

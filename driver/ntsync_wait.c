@@ -115,7 +115,8 @@ void ntsync_unlock_obj(struct ntsync_device *dev, struct ntsync_obj *obj,
 	}
 }
 
-static void ntsync_assert_owned(struct ntsync_obj *obj)
+/* Lockdep: the caller holds the lock that owns @obj (either kind). */
+void ntsync_assert_owned(struct ntsync_obj *obj)
 {
 	lockdep_assert(lockdep_is_held(&obj->lock) ||
 		       (lockdep_is_held(&obj->dev->wait_all_lock) &&
@@ -184,27 +185,6 @@ VISIBLE_IF_KUNIT void ntsync_wq_insert(struct ntsync_wq *wq,
 {
 	entry->prio = READ_ONCE(entry->q->task->prio);
 	rb_add_cached(&entry->node, &wq->root, ntsync_wq_less);
-	wq->had_waiters = true;
-}
-
-/*
- * Did any waiter queue on @obj since this last returned with its queues
- * empty?  Forgets it when they are empty now (a woken waiter's entry stays
- * until it leaves: then the next call still answers true).  Under the lock
- * that owns @obj.
- */
-bool ntsync_wq_take_had_waiters(struct ntsync_obj *obj)
-{
-	bool had = obj->any_waiters.had_waiters ||
-		   obj->all_waiters.had_waiters;
-
-	ntsync_assert_owned(obj);
-	if (ntsync_wq_empty(&obj->any_waiters) &&
-	    ntsync_wq_empty(&obj->all_waiters)) {
-		obj->any_waiters.had_waiters = false;
-		obj->all_waiters.had_waiters = false;
-	}
-	return had;
 }
 
 static void ntsync_wq_erase(struct ntsync_wq *wq, struct ntsync_q_entry *entry)
@@ -349,8 +329,9 @@ struct ntsync_q_entry *ntsync_wq_first(struct ntsync_wq *wq)
  * The PI code changed the priority of @q's task while @q is queued: requeue
  * its entries under their objects' locks now, instead of waiting for a pass
  * to notice.  Called under ntsync_pi_mutex (which comes before every object
- * lock) with no other lock held; @q stays valid while it is registered
- * there, its objects while @q holds them.
+ * lock) with no other lock held; @q stays valid until that mutex is let go
+ * (its wait, found by the chain walk, ends under it), its objects while @q
+ * holds them.
  */
 void ntsync_requeue_q(struct ntsync_q *q)
 {
@@ -516,6 +497,9 @@ void ntsync_init_q(struct ntsync_device *dev, struct ntsync_q *q,
 	q->has_mutex = false;
 	q->has_channel = false;
 	q->pi_registered = false;
+	RB_CLEAR_NODE(&q->pi_node);
+	q->pi_followed = false;
+	q->pi_left_armed = false;
 	q->pi_rec = NULL;
 	INIT_LIST_HEAD(&q->pi_discard);
 	q->objects_first = false;
@@ -745,9 +729,9 @@ static bool ntsync_try_acquire_any(struct ntsync_device *dev,
 		if (taken) {
 			atomic_set(&q->signaled, q->entries[i].index);
 			ntsync_obj_acquire(obj, q);
+			/* Its waiters may boost the new owner. */
 			contended = obj->type == NTSYNC_TYPE_MUTEX &&
-				    (!ntsync_wq_empty(&obj->any_waiters) ||
-				     !ntsync_wq_empty(&obj->all_waiters));
+				    ntsync_pi_mutex_needs_work(obj);
 		}
 		ntsync_unlock_obj(dev, obj, all);
 		if (contended)
@@ -828,6 +812,7 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 
 		all = ntsync_lock_obj(dev, obj);
 		ntsync_wq_remove(&obj->any_waiters, entry);
+		ntsync_pi_note_leave(q, obj);
 		ntsync_unlock_obj(dev, obj, all);
 	}
 	ntsync_q_fds_unregister(q);
@@ -969,6 +954,7 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 		struct ntsync_q_entry *entry = &q->entries[i];
 
 		ntsync_wq_remove(&entry->obj->all_waiters, entry);
+		ntsync_pi_note_leave(q, entry->obj);
 		ntsync_all_hint_add(entry->obj, -1);
 	}
 	if (alert_entry) {
