@@ -9,13 +9,16 @@
  *                              row before; COUNT rows, or until interrupted
  *   ntsync-stat -l             version, features and one counter per line
  *   ntsync-stat --check        one line: is the module loaded, which
- *                              version, are the NSPA extensions there, can
- *                              the caller open /dev/ntsync; exit 0 only if
- *                              it can
+ *                              driver (this one or upstream's in-tree
+ *                              ntsync) and version, are the NSPA extensions
+ *                              there, how many references hold it (open
+ *                              devices and objects), can the caller open
+ *                              /dev/ntsync; exit 0 only if it can
  *
  * Sources (all plain sysfs text files, read-only):
  *   /sys/module/ntsync/version          the module version string
  *   /sys/module/ntsync/initstate        "live" for a loaded module
+ *   /sys/module/ntsync/refcnt           references to a loaded module
  *   /sys/class/misc/ntsync/features     space-separated NSPA feature names
  *   /sys/class/misc/ntsync/stats/<name> one unsigned 64-bit decimal number
  *
@@ -409,9 +412,11 @@ static int run_list(void)
 
 static int run_check(void)
 {
-	char state[32], version[128], features[512], dev[PATH_MAX];
-	const char *module;
+	char state[32], version[128], features[512], dev[PATH_MAX], refs[32];
+	const char *module, *driver;
 	bool device_class = exists(MISC_DIR);
+	/* Only this driver has the statistics and the feature list. */
+	bool ours = exists(MISC_DIR "/features") || exists(STATS_DIR);
 	int fd, open_err = 0;
 
 	if (read_line(MODULE_DIR "/initstate", state, sizeof(state)) == 0)
@@ -428,14 +433,27 @@ static int run_check(void)
 		module = buf;
 	}
 
+	if (ours)
+		driver = "ntsync-nspa";
+	else if (device_class || exists(MODULE_DIR))
+		driver = "upstream ntsync";
+	else
+		driver = "none";
+
+	/* An in-tree module has no version of its own: the kernel's. */
 	if (read_line(MODULE_DIR "/version", version, sizeof(version)))
 		snprintf(version, sizeof(version), "%s",
-			 device_class ? "unknown" : "none");
+			 ours ? "unknown" : device_class ? "in-tree" : "none");
 
 	if (read_line(MISC_DIR "/features", features, sizeof(features)) ||
 	    features[0] == '\0')
-		snprintf(features, sizeof(features), "%s",
-			 device_class ? "none (upstream ntsync)" : "none");
+		snprintf(features, sizeof(features), "none");
+
+	/* Every open device and object file holds the module. */
+	if (read_line(MODULE_DIR "/refcnt", refs, sizeof(refs)) ||
+	    refs[0] == '\0')
+		snprintf(refs, sizeof(refs), "%s",
+			 device_class ? "unknown" : "none");
 
 	path_of(dev, sizeof(dev), DEVICE);
 	fd = open(dev, O_RDONLY | O_CLOEXEC);
@@ -444,8 +462,8 @@ static int run_check(void)
 	else
 		close(fd);
 
-	printf("ntsync: %s; version: %s; NSPA extensions: %s; %s: ", module,
-	       version, features, DEVICE);
+	printf("ntsync: %s; driver: %s; version: %s; NSPA extensions: %s; references: %s; %s: ",
+	       module, driver, version, features, refs, DEVICE);
 	if (open_err)
 		printf("not usable (%s)\n", strerror(open_err));
 	else

@@ -390,13 +390,25 @@ t_stat_fake_sysfs() {
 	echo live >"$root/sys/module/ntsync/initstate"
 	echo 9.9.9 >"$root/sys/module/ntsync/version"
 	echo "event_set_pi channel" >"$root/sys/class/misc/ntsync/features"
+	echo 2 >"$root/sys/module/ntsync/refcnt"
 	echo 7 >"$s/waits"
 	echo 18446744073709551615 >"$s/zz_new_counter"
 	echo 3 >"$s/objects_sem"
 	touch "$root/dev/ntsync"
 	out=$("$bin" --root "$root" --check) || { echo "$out"; return 1; }
 	echo "$out"
-	[ "$out" = "ntsync: module loaded; version: 9.9.9; NSPA extensions: event_set_pi channel; /dev/ntsync: usable" ] || return 1
+	[ "$out" = "ntsync: module loaded; driver: ntsync-nspa; version: 9.9.9; NSPA extensions: event_set_pi channel; references: 2; /dev/ntsync: usable" ] || return 1
+	# Upstream's in-tree module: no statistics, no features, no version.
+	rm -rf "$root/sys/class/misc/ntsync/stats" "$root/sys/class/misc/ntsync/features" \
+		"$root/sys/module/ntsync/version"
+	out=$("$bin" --root "$root" --check) || { echo "$out"; return 1; }
+	echo "$out"
+	[ "$out" = "ntsync: module loaded; driver: upstream ntsync; version: in-tree; NSPA extensions: none; references: 2; /dev/ntsync: usable" ] || return 1
+	mkdir -p "$s" && echo "event_set_pi channel" >"$root/sys/class/misc/ntsync/features" &&
+		echo 9.9.9 >"$root/sys/module/ntsync/version" || return 1
+	echo 7 >"$s/waits"
+	echo 18446744073709551615 >"$s/zz_new_counter"
+	echo 3 >"$s/objects_sem"
 	out=$("$bin" --root "$root")
 	echo "$out"
 	[ "$(echo "$out" | sed -n 1p | tr -s ' ' | sed 's/^ //')" = "objects_sem waits zz_new_counter" ] || return 1
