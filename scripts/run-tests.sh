@@ -339,8 +339,10 @@ fuzz_million="$progs_dir/ntsync_fuzz --ops 1100000 --min-ops 1000000 --seconds 8
 # the kernel, which has no HPET or ACPI PM timer, could not calibrate the
 # TSC under TCG and fell back to the refined-jiffies clocksource), so the
 # floors are low: they prove that the fuzzer got through; the volume comes
-# from the RT run.
-fuzz_debug="$progs_dir/ntsync_fuzz --ops 1000000 --min-ops 20000 --seconds 300"
+# from the RT run.  A slow boot sharing the host with another VM ran 33
+# ioctls a second (9804 in 300 s), below the former floor of 20000: the
+# floor is now 3000 (10 a second).
+fuzz_debug="$progs_dir/ntsync_fuzz --ops 1000000 --min-ops 3000 --seconds 300"
 fuzz_debug32="$progs_dir/ntsync_fuzz-m32 --min-ops 500 --seconds 60"
 # Last in every VM run: the dedicated caches are isolated and empty again.
 slab_check=$top/tests/slab/slab_baseline.sh
