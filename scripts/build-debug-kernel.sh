@@ -44,13 +44,12 @@ while read -r line; do
 done <"$fragment"
 [ "$missing" -eq 0 ] || exit 1
 
-# The build takes 20 to 40 minutes: a line a minute says it is alive.
-make -C "$src" O="$out" -j"$(nproc)" bzImage modules >>"$log" 2>&1 &
-make_pid=$!
-while ! timeout 60 tail --pid="$make_pid" -f /dev/null; do
-	echo "# debug kernel: still building ($(( $(date +%s) - start )) s, $(grep -c '^  CC' "$log") files compiled)" >&2
-done
-if ! wait "$make_pid"; then
+# The build takes 20 to 40 minutes: with_heartbeat says once a minute that
+# it is alive.
+# shellcheck source=scripts/heartbeat.sh
+. "$top/scripts/heartbeat.sh"
+if ! with_heartbeat "debug kernel $key" "$log" \
+	make -C "$src" O="$out" -j"$(nproc)" bzImage modules; then
 	tail -30 "$log" >&2
 	exit 1
 fi
