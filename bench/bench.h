@@ -232,6 +232,63 @@ int wpool_await_wake(struct wpool *p, unsigned int done_before);
 /* Stop and join every waiter, free the pool. */
 void wpool_stop(struct wpool *p);
 
+/* SCHED_FIFO 98..1, then nice -20..19, cycled (138 distinct priorities): a
+ * prio_of for wpool_start().  Unprivileged, it needs RLIMIT_RTPRIO >= 98
+ * and RLIMIT_NICE >= 40. */
+void wpool_prio_cycle(unsigned int i, int *policy, int *prio);
+
+/* ---- Dispatched requests (dispatch.c) --------------------------------- */
+
+struct dispatch;
+struct ntsync_channel_recv2_args;
+
+struct dispatch_sender {
+	struct dispatch *d;
+	unsigned int idx;	/* its requests' payload_off */
+	pthread_t th;
+	atomic_int tid;		/* set when the thread runs */
+	atomic_uint done;
+};
+
+/* The token a sender of a struct dispatch with tokens registers. */
+#define DISPATCH_TOKEN(idx)	(0x7e57000000000000ull | (uint64_t)(idx))
+
+/*
+ * n sender threads looping in SEND_PI on channel @ch (prio 0, payload_off =
+ * the sender's index, sending again as soon as they are replied to), and
+ * the ids of the requests the caller took and did not reply to yet, in a
+ * ring, oldest first.
+ */
+struct dispatch {
+	int ch;
+	/* Set before dispatch_fill(): each sender registers its tid with
+	 * DISPATCH_TOKEN(its index) before it sends, and every take checks
+	 * the token (EBADMSG). */
+	bool tokens;
+	const char *failed;	/* what dispatch_fill() failed at */
+	atomic_uint stop;
+	atomic_int err;		/* first SEND_PI failure (negative errno) */
+	struct dispatch_sender *snd;
+	unsigned int n, started;
+	uint64_t *id;
+	unsigned int cap, head, count;
+};
+
+/* Allocate for @n senders on @ch; 0 or -ENOMEM. */
+int dispatch_init(struct dispatch *d, int ch, unsigned int n);
+/* Start the senders (stacks of @stack bytes) and take their requests as
+ * they come, a chunk at a time: n DISPATCHED on success.  Else a negative
+ * errno, d->failed says at what, d->started threads run either way. */
+int dispatch_fill(struct dispatch *d, size_t stack);
+/* RECV2 one request (30 s watchdog: SIGALRM must have a handler without
+ * SA_RESTART) into *@a and the ring; 0 or a negative errno. */
+int dispatch_take(struct dispatch *d, struct ntsync_channel_recv2_args *a);
+uint64_t dispatch_pop_oldest(struct dispatch *d);
+uint64_t dispatch_pop_newest(struct dispatch *d);
+/* Reply to everything, stop and join the senders, free (the channel stays
+ * open).  Returns the first SEND_PI failure, or 0. */
+int dispatch_stop(struct dispatch *d);
+
 /* ---- Module parameter "pi" ------------------------------------------- */
 
 #define NTSYNC_PARAM_DIR	"/sys/module/ntsync/parameters"

@@ -179,102 +179,24 @@ static bool sec_out_of_time(const struct sec_run *r, unsigned int smp,
 	return smp >= SEC_WARMUP + SEC_MIN_KEPT && now_ns() > *end;
 }
 
-/* ---- REPLY with n dispatched requests -------------------------------- */
-
-struct rp_shared {
-	int ch;
-	atomic_uint stop;
-	atomic_int err;
-};
-
-struct rp_sender {
-	struct rp_shared *sh;
-	pthread_t th;
-	atomic_uint done;
-};
-
-static void *rp_sender_main(void *arg)
-{
-	struct rp_sender *t = arg;
-	struct rp_shared *sh = t->sh;
-
-	sched_self(SCHED_OTHER, 0);
-	while (!atomic_load(&sh->stop)) {
-		int ret = ntsync_channel_send(sh->ch, 0, 0, 0, 0);
-
-		/* max_depth requests pending: the receiver is behind. */
-		if (ret == -EAGAIN) {
-			sleep_ns(1000000);
-			continue;
-		}
-		if (ret == -EINTR)
-			continue;
-		if (ret) {
-			int zero = 0;
-
-			atomic_compare_exchange_strong(&sh->err, &zero, ret);
-			break;
-		}
-	}
-	atomic_store(&t->done, 1);
-	return NULL;
-}
-
-/* The receiver's ring of dispatched ids, oldest first. */
-struct rp_ring {
-	uint64_t *id;
-	unsigned int cap, head, count;
-};
-
-static void ring_push(struct rp_ring *g, uint64_t id)
-{
-	g->id[(g->head + g->count++) % g->cap] = id;
-}
-
-static uint64_t ring_pop_oldest(struct rp_ring *g)
-{
-	uint64_t id = g->id[g->head];
-
-	g->head = (g->head + 1) % g->cap;
-	g->count--;
-	return id;
-}
-
-static uint64_t ring_pop_newest(struct rp_ring *g)
-{
-	return g->id[(g->head + --g->count) % g->cap];
-}
-
-/* Take one request (a watchdog bounds the wait); 0 or a negative errno. */
-static int rp_take(struct rp_shared *sh, struct rp_ring *g)
-{
-	struct ntsync_channel_recv2_args a;
-	int ret;
-
-	alarm(30);
-	ret = ntsync_channel_recv2(sh->ch, &a);
-	alarm(0);
-	if (ret)
-		return ret;
-	ring_push(g, a.entry_id);
-	return 0;
-}
+/* ---- REPLY with n dispatched requests (dispatch.c) ------------------- */
 
 /* One timed REPLY of @id, then the re-sent request is taken again. */
-static int rp_reply_sample(struct rp_shared *sh, struct rp_ring *g,
-			   uint64_t id, struct series *s, bool keep)
+static int rp_reply_sample(struct dispatch *d, uint64_t id, struct series *s,
+			   bool keep)
 {
+	struct ntsync_channel_recv2_args a;
 	uint64_t t0, t1;
 	int ret;
 
 	t0 = now_ns();
-	ret = ntsync_channel_reply(sh->ch, id);
+	ret = ntsync_channel_reply(d->ch, id);
 	t1 = now_ns();
 	if (ret)
 		return ret;
 	if (keep)
 		series_push(s, (double)(t1 - t0) / 1e3);
-	return rp_take(sh, g);
+	return dispatch_take(d, &a);
 }
 
 static void rp_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
@@ -282,49 +204,35 @@ static void rp_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 	struct series *miss = r->row[G_REPLY_MISS][p];
 	struct series *newest = r->row[G_REPLY_NEWEST][p];
 	struct series *oldest = r->row[G_REPLY_OLDEST][p];
-	unsigned int n = sec_n[p], started = 0, i, smp;
-	struct ntsync_channel_recv2_args a;
-	struct rp_shared sh = { .ch = -1 };
-	struct rp_sender *snd;
-	struct rp_ring ring = { 0 };
+	unsigned int n = sec_n[p], i, smp;
+	struct dispatch d;
 	uint64_t t_setup = now_ns(), budget_end;
 	char why[128];
-	int ret = 0;
+	int ch, ret;
 
-	snd = calloc(n, sizeof(*snd));
-	ring.id = calloc(n, sizeof(*ring.id));
-	ring.cap = n;
-	if (!snd || !ring.id) {
-		sec_cut(r, G_REPLY_MISS, G_REPLY_OLDEST, p, n, "out of memory");
-		goto out;
+	ch = ntsync_channel_create(r->dev, 1024);
+	if (ch < 0) {
+		series_error(miss, "CREATE_CHANNEL: %s", strerror(-ch));
+		return;
 	}
-	sh.ch = ntsync_channel_create(r->dev, 1024);
-	if (sh.ch < 0) {
-		series_error(miss, "CREATE_CHANNEL: %s", strerror(-sh.ch));
-		goto out;
+	if (dispatch_init(&d, ch, n)) {
+		sec_cut(r, G_REPLY_MISS, G_REPLY_OLDEST, p, n, "out of memory");
+		close(ch);
+		return;
 	}
 	/* The senders inherit CPU 0 from us (pinned by the caller). */
-	for (i = 0; i < n; i++) {
-		snd[i].sh = &sh;
-		ret = thread_start_stack(&snd[i].th, rp_sender_main, &snd[i],
-					 SEC_STACK);
-		if (ret)
-			break;
-		started++;
+	ret = dispatch_fill(&d, SEC_STACK);
+	if (ret && !strcmp(d.failed, "RECV2")) {
+		series_error(miss, "RECV2 of request %u: %s", d.count, strerror(-ret));
+		goto stop;
 	}
 	if (ret) {
 		snprintf(why, sizeof(why), "pthread_create: %s after %u threads",
-			 strerror(-ret), started);
+			 strerror(-ret), d.started);
 		if (sec_resource_error(ret))
 			sec_cut(r, G_REPLY_MISS, G_REPLY_OLDEST, p, n, why);
 		else
 			series_error(miss, "%s", why);
-		goto stop;
-	}
-	for (i = 0; i < n && !ret; i++)
-		ret = rp_take(&sh, &ring);
-	if (ret) {
-		series_error(miss, "RECV2 of request %u: %s", i, strerror(-ret));
 		goto stop;
 	}
 	*setup_ns = now_ns() - t_setup;
@@ -343,7 +251,7 @@ static void rp_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 		}
 		t0 = now_ns();
 		for (i = 0; i < SEC_BATCH; i++) {
-			ret = ntsync_channel_reply(sh.ch, SEC_QUIT);
+			ret = ntsync_channel_reply(ch, SEC_QUIT);
 			if (ret != -ENOENT)
 				break;
 		}
@@ -355,16 +263,15 @@ static void rp_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 		}
 		if (keep)
 			series_push(miss, (double)(t1 - t0) / 1e3 / SEC_BATCH);
-		ret = rp_reply_sample(&sh, &ring, ring_pop_newest(&ring), newest, keep);
+		ret = rp_reply_sample(&d, dispatch_pop_newest(&d), newest, keep);
 		if (!ret)
-			ret = rp_reply_sample(&sh, &ring, ring_pop_oldest(&ring),
-					      oldest, keep);
+			ret = rp_reply_sample(&d, dispatch_pop_oldest(&d), oldest, keep);
 		if (ret) {
 			series_error(newest, "REPLY/RECV2: %s", strerror(-ret));
 			break;
 		}
 	}
-	series_extra(miss, "dispatched", ring.count);
+	series_extra(miss, "dispatched", d.count);
 	sec_sampling(r, false);
 
 stop:
@@ -374,25 +281,10 @@ stop:
 	} else if (newest->status != ST_OK) {
 		series_error(oldest, "%s", newest->reason);
 	}
-	atomic_store(&sh.stop, 1);
-	while (ring.count)
-		ntsync_channel_reply(sh.ch, ring_pop_oldest(&ring));
-	/* A sender may have sent once more before it saw stop. */
-	for (i = 0; i < started; i++) {
-		while (!atomic_load(&snd[i].done)) {
-			while (ntsync_channel_try_recv2(sh.ch, &a) == 0)
-				ntsync_channel_reply(sh.ch, a.entry_id);
-			sleep_ns(200000);
-		}
-		pthread_join(snd[i].th, NULL);
-	}
-	if (atomic_load(&sh.err))
-		series_error(newest, "SEND_PI: %s", strerror(-atomic_load(&sh.err)));
-out:
-	if (sh.ch >= 0)
-		close(sh.ch);
-	free(ring.id);
-	free(snd);
+	ret = dispatch_stop(&d);
+	if (ret)
+		series_error(newest, "SEND_PI: %s", strerror(-ret));
+	close(ch);
 }
 
 /* ---- SEND_PI + RECV2 with n registered tids -------------------------- */
@@ -506,20 +398,6 @@ out:
 
 /* ---- Queueing behind n waiters, and the wake pass over them ---------- */
 
-/* SCHED_FIFO 98..1, then nice -20..19, cycled: 138 distinct priorities. */
-static void qw_prio(unsigned int i, int *policy, int *prio)
-{
-	unsigned int k = i % 138;
-
-	if (k < 98) {
-		*policy = SCHED_FIFO;
-		*prio = 98 - (int)k;
-	} else {
-		*policy = SCHED_OTHER;
-		*prio = -20 + (int)(k - 98);
-	}
-}
-
 static void qw_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 {
 	struct series *qs = r->row[G_QUEUE][p], *ws = r->row[G_WAKE][p];
@@ -536,7 +414,7 @@ static void qw_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 		series_error(ws, "CREATE_SEM: %s", strerror(-sem));
 		return;
 	}
-	ret = wpool_start(&pool, r->dev, sem, n, SEC_STACK, qw_prio);
+	ret = wpool_start(&pool, r->dev, sem, n, SEC_STACK, wpool_prio_cycle);
 	if (ret) {
 		snprintf(why, sizeof(why), "pthread_create: %s after %u threads",
 			 strerror(-ret), pool.started);

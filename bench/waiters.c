@@ -63,6 +63,19 @@ static void *wpool_main(void *arg)
 	return NULL;
 }
 
+void wpool_prio_cycle(unsigned int i, int *policy, int *prio)
+{
+	unsigned int k = i % 138;
+
+	if (k < 98) {
+		*policy = SCHED_FIFO;
+		*prio = 98 - (int)k;
+	} else {
+		*policy = SCHED_OTHER;
+		*prio = -20 + (int)(k - 98);
+	}
+}
+
 int wpool_start(struct wpool *p, int dev, int sem, unsigned int n,
 		size_t stack, void (*prio_of)(unsigned int i, int *policy, int *prio))
 {

@@ -5,10 +5,15 @@
 # log, plot them with gnuplot and print the table.  Then, unless
 # --no-generic-inversion, boot the generic kernel (module built for it) and
 # run the inversion scenario there too (issue 13): its rows and targets are
-# added to the table and the JSON, labelled "generic".
+# added to the table and the JSON, labelled "generic".  Last, unless
+# --no-latency-trace, --quick (pass --latency-trace to have it anyway),
+# --only or --kernel generic: scripts/run-latency-trace.sh (issue 13: the
+# debug kernel's preempt/irqs-off latency tracer under a hostile program;
+# latency-trace.json, latency-trace.txt).
 #
 #   scripts/run-bench.sh [--quick] [--kvm] [--smp N] [--only NAMES]
 #                        [--kernel rt|generic] [--no-generic-inversion]
+#                        [--no-latency-trace | --latency-trace]
 #                        [-- MORE NTSYNC-BENCH OPTIONS]
 #
 # Output in $NTSYNC_BUILD_DIR/bench (default build/bench):
@@ -20,6 +25,7 @@
 #   data-generic/    the same for the generic kernel's inversion run
 #   *.svg, *.png     latency CDFs and growth curves (first boot)
 #   bench.log        the guest console log (bench-generic.log: the second)
+#   latency-trace*   scripts/run-latency-trace.sh's output
 # Exit status: 0 when every boot ran the benchmark to its end and the kernel
 # log stayed clean.
 set -euo pipefail
@@ -29,7 +35,7 @@ build=${NTSYNC_BUILD_DIR:-$top/build}
 out=$build/bench
 
 usage() {
-	sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 bench_args=()
@@ -39,6 +45,7 @@ smp=2
 flavour=rt
 only=
 generic_inversion=1
+latency_trace=
 quick=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -47,6 +54,8 @@ while [ $# -gt 0 ]; do
 	--smp) [ $# -ge 2 ] || { usage >&2; exit 2; }; smp=$2; shift 2 ;;
 	--only) [ $# -ge 2 ] || { usage >&2; exit 2; }; only=${only:+$only,}$2; shift 2 ;;
 	--no-generic-inversion) generic_inversion=0; shift ;;
+	--no-latency-trace) latency_trace=0; shift ;;
+	--latency-trace) latency_trace=1; shift ;;
 	--kernel)
 		case ${2:-} in
 		rt | generic) flavour=$2; shift 2 ;;
@@ -143,7 +152,8 @@ vm_rc=0
 if [ "$quick" = 1 ]; then
 	echo "# bench: about 2 minutes in the $flavour VM, 1 more for the generic kernel's inversion run" >&2
 else
-	echo "# bench: about 5 to 20 minutes in the $flavour VM, 2 more for the generic kernel's inversion run" >&2
+	echo "# bench: about 5 to 20 minutes in the $flavour VM, 2 more for the generic kernel's inversion run," \
+		"about 35 for the debug kernel's latency trace (--no-latency-trace skips it)" >&2
 fi
 bench_boot "$flavour" "$out" "$out/bench.log" "$vm_timeout" \
 	${only:+--only "$only"} "${bench_args[@]+"${bench_args[@]}"}" || vm_rc=$?
@@ -171,6 +181,17 @@ if [ "$generic_inversion" = 1 ] && [ "$flavour" = rt ] &&
 		vm_rc=1
 	fi
 	rm -rf "$gen"
+fi
+
+# The debug kernel's latency tracer under a hostile program (issue 13): a
+# third boot, of the debug kernel (built first if not cached).
+if [ -z "$latency_trace" ]; then
+	latency_trace=$([ "$quick" = 0 ] && echo 1 || echo 0)
+fi
+if [ "$latency_trace" = 1 ] && [ -z "$only" ] && [ "$flavour" = rt ]; then
+	lt_args=()
+	[ "$accel" = kvm ] && lt_args+=(--kvm)
+	"$top/scripts/run-latency-trace.sh" "${lt_args[@]+"${lt_args[@]}"}" || vm_rc=1
 fi
 
 cat "$out/bench-table.txt"

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Summarize latency-trace's output (scripts/run-latency-trace.sh).
+
+    latency-report.py OUTPUT JSON TRACES [KEY=VALUE...]
+
+OUTPUT is the program's section of the console log.  Prints the table,
+writes JSON (every run, the per-n summaries, the issue 13 criterion per
+phase; KEY=VALUE pairs go into "environment") and TRACES (the trace lines
+of every run).  Exit status 1 when a run reported an error or a round is
+missing, else 0: the criterion is a figure, not a verdict.
+"""
+import json
+import re
+import statistics
+import sys
+
+PHASES = ("setup", "ops", "wake-all", "teardown")
+RUN_RE = re.compile(r"^latency-trace (round=\d+ n=\d+ phase=[\w-]+ .*)$")
+TRACE_RE = re.compile(r"^latency-trace-trace round=(\d+) n=(\d+) phase=([\w-]+) \|(.*)$")
+HEAD_RE = re.compile(r"^latency-trace (tracer=.*)$")
+
+
+def fields(text):
+    return dict(kv.split("=", 1) for kv in text.split() if "=" in kv)
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    src, json_path, traces_path = sys.argv[1:4]
+    env = dict(a.split("=", 1) for a in sys.argv[4:])
+    runs, errors, traces, head = [], [], [], {}
+    with open(src, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\r\n")
+            m = TRACE_RE.match(line)
+            if m:
+                traces.append(line)
+                continue
+            m = RUN_RE.match(line)
+            if m:
+                if " error: " in line:
+                    errors.append(line)
+                    continue
+                d = fields(m.group(1))
+                for k in ("round", "n", "max_us", "ops"):
+                    d[k] = int(d[k])
+                d["secs"] = float(d["secs"])
+                d["in_ntsync"] = d["in_ntsync"] == "yes"
+                runs.append(d)
+                continue
+            m = HEAD_RE.match(line)
+            if m:
+                head = fields(m.group(1))
+    rounds = int(head.get("rounds", 0))
+    ns = sorted({r["n"] for r in runs})
+
+    # Per round and n, the whole run: the longest of its phases.
+    whole = {}
+    for r in runs:
+        key = (r["round"], r["n"])
+        if key not in whole or r["max_us"] > whole[key]["max_us"]:
+            whole[key] = dict(r, phase="all")
+    phases = PHASES + ("all",)
+    rows = runs + list(whole.values())
+
+    summary, missing = [], []
+    for ph in phases:
+        for n in ns:
+            sel = [r for r in rows if r["phase"] == ph and r["n"] == n]
+            if len(sel) < rounds:
+                missing.append(f"{ph} n={n}: {len(sel)} of {rounds} rounds")
+            if not sel:
+                continue
+            top = max(sel, key=lambda r: r["max_us"])
+            summary.append({
+                "phase": ph, "n": n, "rounds": len(sel),
+                "max_us": top["max_us"],
+                "median_us": statistics.median(r["max_us"] for r in sel),
+                "started_at": top["started_at"], "ended_at": top["ended_at"],
+                "in_ntsync": top["in_ntsync"],
+                "stack": top["stack"], "stack_ntsync": top["stack_ntsync"],
+                "in_ntsync_rounds": sum(r["in_ntsync"] for r in sel),
+                "task": top["task"],
+            })
+
+    criteria = []
+    if len(ns) >= 2:
+        lo, hi = ns[0], ns[-1]
+        for ph in phases:
+            a = next((s for s in summary if s["phase"] == ph and s["n"] == lo), None)
+            b = next((s for s in summary if s["phase"] == ph and s["n"] == hi), None)
+            if not a or not b:
+                continue
+            ratio = b["max_us"] / a["max_us"] if a["max_us"] else float("inf")
+            ratio_med = b["median_us"] / a["median_us"] if a["median_us"] else float("inf")
+            criteria.append({
+                "phase": ph, "n_ref": lo, "n": hi,
+                "ratio_max": round(ratio, 2), "ratio_median": round(ratio_med, 2),
+                "longest_in_ntsync": b["in_ntsync"],
+                "met": (not b["in_ntsync"]) or ratio <= 2.0,
+            })
+
+    print(f"latency-trace: tracer {head.get('tracer', '?')}, uid {head.get('uid', '?')}, "
+          f"{rounds} round(s), {head.get('iters', '?')} iterations per ops phase, "
+          + ", ".join(f"{k} {v}" for k, v in env.items()))
+    print(f"{'phase':9} {'n':>6} {'rounds':>6} {'max_us':>8} {'median':>8}  "
+          f"{'in_ntsync':9}  started_at -> ended_at  [end stack: first frames]")
+    for s in summary:
+        print(f"{s['phase']:9} {s['n']:>6} {s['rounds']:>6} {s['max_us']:>8} "
+              f"{s['median_us']:>8g}  {('yes' if s['in_ntsync'] else 'no'):3} "
+              f"({s['in_ntsync_rounds']}/{s['rounds']})  {s['started_at']} -> "
+              f"{s['ended_at']}  [{s['stack']}]")
+    for c in criteria:
+        print(f"criterion {c['phase']:9} n={c['n']}: max/max(n={c['n_ref']}) = "
+              f"{c['ratio_max']:g} (medians {c['ratio_median']:g}), longest in ntsync: "
+              f"{'yes' if c['longest_in_ntsync'] else 'no'} -> "
+              f"{'met' if c['met'] else 'NOT met'} (not in ntsync, or within 2x)")
+    for e in errors:
+        print(e)
+    for m in missing:
+        print(f"latency-trace: missing: {m}")
+
+    with open(json_path, "w") as f:
+        json.dump({"environment": dict(head, **env), "runs": runs,
+                   "summary": summary, "criterion": criteria,
+                   "errors": errors, "missing": missing}, f, indent=1)
+    with open(traces_path, "w") as f:
+        f.write("\n".join(traces) + "\n")
+    return 1 if errors or missing or not runs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
