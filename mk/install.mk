@@ -3,6 +3,7 @@
 # Installation of ntsync-nspa; included by the top-level Makefile.
 #
 #   make install   [DESTDIR=/staging] [PREFIX=/usr/local] [KRELEASES="rel..."]
+#                  [KDIR=<kernel build tree>: for that kernel only]
 #   make uninstall [DESTDIR=/staging] [PREFIX=/usr/local]
 #   make libntsync        the libraries only ($(BUILD)/lib, see lib/Makefile)
 #   make tools            $(BUILD)/tools/ntsync-stat
@@ -100,15 +101,16 @@ install-stage: libntsync tools
 	@if [ -z "$(KRELEASES)" ]; then \
 		echo "install: no kernel to build the module for: install a" \
 		     "Debian 6.12 kernel with its headers" \
-		     "(scripts/install-deps.sh) or name releases with" \
-		     "KRELEASES=..." >&2; \
+		     "(scripts/install-deps.sh) or the running kernel's" \
+		     "headers, or name a tree with KDIR=..." >&2; \
 		exit 1; \
 	fi
 	@[ -n "$(NTSYNC_VERSION)" ] || \
 		{ echo "install: no MODULE_VERSION in driver/ntsync_main.c" >&2; exit 1; }
 	rm -rf $(STAGE)
 	@set -e; for rel in $(KRELEASES); do \
-		ko=$$(NTSYNC_BUILD_DIR=$(BUILD) $(NTSYNC_TOP)/scripts/build-module.sh "$$rel"); \
+		ko=$$(NTSYNC_BUILD_DIR=$(BUILD) $(if $(KDIR),NTSYNC_KDIR=$(KDIR)) \
+			$(NTSYNC_TOP)/scripts/build-module.sh "$$rel"); \
 		ko=$$(printf '%s\n' "$$ko" | tail -n 1); \
 		[ -f "$$ko" ] || { echo "install: no module built for $$rel" >&2; exit 1; }; \
 		echo "  module for $$rel" >&2; \

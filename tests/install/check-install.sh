@@ -552,6 +552,33 @@ t_dkms_conf_version() {
 	[ -n "$v" ] && [ "$v" = "$(module_version)" ]
 }
 
+# make module KDIR=<tree>: that kernel only, in its own directory.
+t_make_kdir() {
+	local rel=$1 b=$scratch/kdir-build out
+	rm -rf "$b"
+	out=$(make -s -C "$top" BUILD="$b" module KDIR="/usr/src/linux-headers-$rel" 2>&1) ||
+		{ echo "$out"; return 1; }
+	echo "$out"
+	[ "$(ls "$b/module")" = "$rel" ] && [ -f "$b/module/$rel/driver/ntsync.ko" ] &&
+		[ "$(modinfo -F vermagic "$b/module/$rel/driver/ntsync.ko" | cut -d' ' -f1)" = "$rel" ]
+}
+
+# No Debian 6.12 kernel: the running kernel's tree, or a clear error.
+t_make_no_kernel() {
+	local b=$scratch/nokernel-build out status run
+	run=/lib/modules/$(uname -r)/build
+	rm -rf "$b"
+	out=$(NTSYNC_KERNEL_SERIES=0.0 make -s -C "$top" BUILD="$b" module 2>&1)
+	status=$?
+	echo "$out (exit $status)"
+	if [ -f "$run/Makefile" ]; then
+		[ $status -eq 0 ] && [ -f "$b/module/$(uname -r)/driver/ntsync.ko" ]
+	else
+		[ $status -ne 0 ] && [[ $out == *"no kernel to build the module for"* ]] &&
+			[ ! -e "$b/module" ]
+	fi
+}
+
 t_dkms_build() {
 	local rel=$1 dk=$scratch/dkms ver src out status ko before
 	command -v dkms >/dev/null ||
@@ -630,9 +657,18 @@ check "make install into a read-only DESTDIR fails and writes nothing" t_readonl
 check "make install with a read-only PREFIX writes nothing anywhere" t_readonly_prefix
 check "a failure half way through the copy rolls everything back" t_rollback
 rel_rt=$("$top/scripts/kernel-release.sh" rt 2>/dev/null)
+rel_generic=$("$top/scripts/kernel-release.sh" generic 2>/dev/null)
 check "a real install (empty DESTDIR) in an overlay sandbox runs depmod and ldconfig; uninstall undoes it" \
 	t_real_install_sandbox "${rel_rt:-no-rt-kernel}"
 check "dkms.conf PACKAGE_VERSION equals MODULE_VERSION" t_dkms_conf_version
+if [ -n "$rel_generic" ]; then
+	check "make module KDIR=<$rel_generic headers> builds for that kernel only" \
+		t_make_kdir "$rel_generic"
+else
+	check "make module KDIR=: a Debian 6.12 generic kernel with headers is installed" false
+fi
+check "make module with no Debian 6.12 kernel: the running kernel's tree or a clear error" \
+	t_make_no_kernel
 if [ -n "$rel_rt" ]; then
 	check "dkms build for $rel_rt in a scratch DKMS tree" t_dkms_build "$rel_rt"
 else
