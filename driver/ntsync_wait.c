@@ -724,17 +724,17 @@ static bool ntsync_try_acquire_any(struct ntsync_device *dev,
 		struct ntsync_obj *obj = q->entries[i].obj;
 		bool all = ntsync_lock_obj(dev, obj);
 		bool taken = ntsync_obj_is_signaled(obj, q->owner);
-		bool contended = false;
+		bool pi_work = false;
 
 		if (taken) {
 			atomic_set(&q->signaled, q->entries[i].index);
 			ntsync_obj_acquire(obj, q);
 			/* Its waiters may boost the new owner. */
-			contended = obj->type == NTSYNC_TYPE_MUTEX &&
+			pi_work = obj->type == NTSYNC_TYPE_MUTEX &&
 				    ntsync_pi_mutex_needs_work(obj);
 		}
 		ntsync_unlock_obj(dev, obj, all);
-		if (contended)
+		if (pi_work)
 			ntsync_pi_mutex_changed(obj, w);
 		if (taken)
 			return true;
