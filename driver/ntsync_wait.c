@@ -731,7 +731,7 @@ static bool ntsync_try_acquire_any(struct ntsync_device *dev,
 			ntsync_obj_acquire(obj, q);
 			/* Its waiters may boost the new owner. */
 			pi_work = obj->type == NTSYNC_TYPE_MUTEX &&
-				    ntsync_pi_mutex_needs_work(obj);
+				  ntsync_pi_mutex_needs_work(obj);
 		}
 		ntsync_unlock_obj(dev, obj, all);
 		if (pi_work)
