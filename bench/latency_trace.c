@@ -22,10 +22,11 @@
  *             min(N, W) waiter threads at SCHED_FIFO 98..1 and nice
  *             -20..19, cycled (138 distinct priorities; W = 1000);
  *   ops       K times (the ioctls at SCHED_FIFO 99, waiting for a woken
- *             waiter to queue again at SCHED_OTHER): REPLY of an unknown id (ENOENT)
- *             x20; REPLY of the newest and of the oldest dispatched request,
- *             each sender sending again and its request taken again with
- *             RECV2; REGISTER_THREAD of one more tid, DEREGISTER_THREAD;
+ *             waiter to queue again at SCHED_OTHER): REPLY of an unknown
+ *             id (ENOENT) x20; REPLY of the newest and of the oldest
+ *             dispatched request, each sender sending again and its
+ *             request taken again with RECV2; REGISTER_THREAD of one more
+ *             tid, DEREGISTER_THREAD;
  *             WAIT_ANY with an expired deadline (queued in front of every
  *             waiter, then the wake pass, then removed) x20; SEM_RELEASE(1)
  *             waking the best waiter, which queues again;
