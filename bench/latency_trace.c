@@ -21,14 +21,16 @@
  *             checked) and not replied to: N DISPATCHED; one semaphore with
  *             min(N, W) waiter threads at SCHED_FIFO 98..1 and nice
  *             -20..19, cycled (138 distinct priorities; W = 1000);
- *   ops       K times (at SCHED_FIFO 99): REPLY of an unknown id (ENOENT)
- *             x20; REPLY of the newest and of the oldest dispatched request,
- *             each sender sending again and its request taken again with
- *             RECV2; REGISTER_THREAD of one more tid, DEREGISTER_THREAD;
+ *   ops       K times (the ioctls at SCHED_FIFO 99, waiting for a woken
+ *             waiter to queue again at SCHED_OTHER): REPLY of an unknown
+ *             id (ENOENT) x20; REPLY of the newest and of the oldest
+ *             dispatched request, each sender sending again and its
+ *             request taken again with RECV2; REGISTER_THREAD of one more
+ *             tid, DEREGISTER_THREAD;
  *             WAIT_ANY with an expired deadline (queued in front of every
  *             waiter, then the wake pass, then removed) x20; SEM_RELEASE(1)
  *             waking the best waiter, which queues again;
- *   wake-all  J times (at SCHED_FIFO 99; J = 5): SEM_RELEASE(min(N, W)),
+ *   wake-all  J times (J = 5; the same priorities): SEM_RELEASE(min(N, W)),
  *             which satisfies and wakes every waiter in one call; they all
  *             queue again;
  *   teardown  replies to everything, stops and joins every thread, closes.
@@ -265,6 +267,21 @@ static void child_setup(struct lt_objs *o, unsigned int n, unsigned int nw)
 			   strerror(-atomic_load(&o->d.err)));
 }
 
+/*
+ * The ioctls run at SCHED_FIFO 99; waiting for woken waiters to queue again
+ * runs at SCHED_OTHER.  That wait polls /proc: at FIFO 99, with a thousand
+ * FIFO waiters waking, it starved the RCU kthreads (FIFO 1) until RCU
+ * reported a stall.
+ */
+static void child_sched(char phase, bool top)
+{
+	int ret = top ? sched_self(SCHED_FIFO, 99) : sched_self(SCHED_OTHER, 0);
+
+	if (ret)
+		child_fail(phase, ret, "%s: %s", top ? "SCHED_FIFO 99" : "SCHED_OTHER",
+			   strerror(-ret));
+}
+
 /* REPLY of @id, then take the request its sender sends again. */
 static int reply_and_retake(struct lt_objs *o, uint64_t id)
 {
@@ -280,9 +297,7 @@ static unsigned int child_ops(struct lt_objs *o, unsigned int iters)
 	uint32_t idx, prev;
 	int ret, w;
 
-	ret = sched_self(SCHED_FIFO, 99);
-	if (ret)
-		child_fail('O', ret, "SCHED_FIFO 99: %s", strerror(-ret));
+	child_sched('O', true);
 	for (k = 0; k < iters; k++) {
 		for (b = 0; b < LT_BATCH; b++) {
 			ret = ntsync_channel_reply(o->ch, LT_UNKNOWN_ID);
@@ -312,6 +327,7 @@ static unsigned int child_ops(struct lt_objs *o, unsigned int iters)
 		}
 		done = atomic_load(&o->pool.done);
 		ret = ntsync_sem_release(o->sem, 1, &prev);
+		child_sched('O', false);
 		if (!ret)
 			ret = wpool_await_wake(&o->pool, done);
 		if (ret)
@@ -319,8 +335,9 @@ static unsigned int child_ops(struct lt_objs *o, unsigned int iters)
 		w = atomic_load(&o->pool.last);
 		if (!wpool_parked(&o->pool.w[w]))
 			child_fail('O', -ETIMEDOUT, "waiter %d never parked again", w);
+		child_sched('O', true);
 	}
-	sched_self(SCHED_OTHER, 0);
+	child_sched('O', false);
 	return k;
 }
 
@@ -334,14 +351,13 @@ static unsigned int child_wake_all(struct lt_objs *o, unsigned int times)
 	uint32_t prev;
 	int ret, w;
 
-	ret = sched_self(SCHED_FIFO, 99);
-	if (ret)
-		child_fail('W', ret, "SCHED_FIFO 99: %s", strerror(-ret));
 	for (k = 0; k < times; k++) {
 		unsigned int done0 = atomic_load(&o->pool.done), done;
 		uint64_t end = now_ns() + 120000000000ull;
 
+		child_sched('W', true);
 		ret = ntsync_sem_release(o->sem, nw, &prev);
+		child_sched('W', false);
 		if (ret)
 			child_fail('W', ret, "SEM_RELEASE(%u): %s", nw, strerror(-ret));
 		while ((done = atomic_load(&o->pool.done)) - done0 < nw) {
@@ -354,7 +370,6 @@ static unsigned int child_wake_all(struct lt_objs *o, unsigned int times)
 		if (w >= 0)
 			child_fail('W', -ETIMEDOUT, "waiter %d never parked again", w);
 	}
-	sched_self(SCHED_OTHER, 0);
 	return k;
 }
 
