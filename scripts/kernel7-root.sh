@@ -191,6 +191,10 @@ make_root() {
 	return 1
 }
 
+# What the root gets: the headers (which pull in their gcc), make, and dkms
+# (tests/install/dkms-chroot.sh builds through it there).  A root made
+# with another list is refreshed (state key "packages").
+root_packages=(linux-headers-rt-amd64 linux-headers-amd64 make dkms)
 apt_opts=(-q -y -o APT::Install-Recommends=false -o Dpkg::Use-Pty=false)
 
 # The host's apt settings that decide whether the mirror can be used at all
@@ -207,8 +211,7 @@ update_root() {
 	host_apt_conf >"$root/etc/apt/apt.conf.d/99ntsync-host"
 	in_root dpkg --configure -a &&
 		in_root apt-get "${apt_opts[@]}" --error-on=any update &&
-		in_root apt-get "${apt_opts[@]}" install \
-			linux-headers-rt-amd64 linux-headers-amd64 make
+		in_root apt-get "${apt_opts[@]}" install "${root_packages[@]}"
 }
 
 # The release a headers meta-package points at: its Depends names the
@@ -279,6 +282,7 @@ write_state() { # FALLBACK REL_RT REL_GENERIC REFRESHED
 		echo "generic=$3"
 		echo "refreshed=$4"
 		echo "fallback=$1"
+		echo "packages=${root_packages[*]}"
 	} >"$state.tmp"
 	mv "$state.tmp" "$state"
 }
@@ -319,6 +323,7 @@ total_start=$(date +%s)
 fresh=0
 if [ "$force" -eq 0 ] && refreshed=$(state_get refreshed) &&
 	[ "$(state_get fallback || echo 1)" = 0 ] &&
+	[ "$(state_get packages || :)" = "${root_packages[*]}" ] &&
 	{ [ "$offline" -eq 1 ] || [ $(($(date +%s) - refreshed)) -lt "$max_age" ]; }; then
 	fresh=1
 fi

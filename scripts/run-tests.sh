@@ -6,7 +6,10 @@
 #   - the benchmark suite, --quick, in QEMU (its output, not its figures),
 #   - the functional suite in QEMU on Debian's PREEMPT_RT kernel (64- and
 #     32-bit binaries), on Debian's generic kernel (64-bit), and on the debug
-#     PREEMPT_RT kernel (KASAN, lockdep, atomic-sleep checks; 64- and 32-bit).
+#     PREEMPT_RT kernel (KASAN, lockdep, atomic-sleep checks; 64- and 32-bit),
+#   - on the newest Debian 7.x PREEMPT_RT kernel (scripts/kernel7-root.sh):
+#     the swap with upstream's in-tree ntsync (tests/coexist), the functional
+#     suite (64- and 32-bit) and a DKMS build in the 7.x root.
 # Every VM run also checks that the module loads, that dmesg shows no splat
 # and that rmmod succeeds; each of those counts as a test case.
 #
@@ -28,7 +31,7 @@
 #   scripts/run-tests.sh [--no-debug] [--only PART]
 #
 # PART is one of lint, install, vm-selftest, bench (host parts), rt,
-# generic, debug (VM suites); --only runs that part alone.
+# generic, rt7, debug (VM suites); --only runs that part alone.
 set -uo pipefail
 # The last command of a pipeline runs in this shell: the counting loops at
 # the end of "producer | tee | tally" keep their counts.
@@ -40,7 +43,7 @@ export NTSYNC_BUILD_DIR=$build
 logs=$build/test-logs
 run_debug=1
 only=
-parts="lint install vm-selftest bench rt generic debug"
+parts="lint install vm-selftest bench rt generic rt7 debug"
 
 usage() {
 	echo "usage: run-tests.sh [--no-debug] [--only ${parts// /|}]" >&2
@@ -202,12 +205,14 @@ count_program() {
 	fi
 }
 
-# Boot one kernel and run programs in it.
+# Boot one kernel and run programs in it; vm_files (ntsync-vm --file
+# options) go into the guest too.
 #   vm_suite LABEL KERNEL MODULE PROG...
+vm_files=()
 vm_suite() {
 	local label=$1 kernel=$2 module=$3
 	shift 3
-	local log=$logs/$label.log summary args=() prog name rc
+	local log=$logs/$label.log summary args=("${vm_files[@]+"${vm_files[@]}"}") prog name rc
 
 	for prog in "$@"; do
 		args+=(--run "$prog")
@@ -357,6 +362,23 @@ fi
 
 want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
+# The 7.x kernels' Debian unstable root (debootstrap, headers, kernels:
+# about 5 minutes the first time, mostly downloads; a day's cache after
+# that) is made in the background while the parts before rt7 run.
+k7_pid=
+if want rt7; then
+	"$top/scripts/kernel7-root.sh" >"$logs/kernel7-root.log" 2>&1 &
+	k7_pid=$!
+fi
+# Likewise the debug kernel (cached; 15 to 40 minutes to build when it is
+# not), at nice 19: it takes the CPU time the VMs before it leave idle.
+dk_pid=
+if want debug && [ "$run_debug" = 1 ]; then
+	nice -n 19 "$top/scripts/build-debug-kernel.sh" >"$logs/debug-kernel.path" \
+		2>"$logs/debug-kernel.log" &
+	dk_pid=$!
+fi
+
 if want lint; then
 	echo "# lint (about 1.5 minutes)"
 	run_part lint "" "$top/scripts/lint-driver.sh"
@@ -417,9 +439,42 @@ if want generic; then
 		"${progs64[@]}" "$stat_last" "$slab_check" "$counters_check"
 fi
 
+if want rt7; then
+	echo "# Debian 7.x PREEMPT_RT kernel (about 8 minutes; its root takes 5 more the first time)"
+	wait "$k7_pid"
+	k7_rc=$?
+	rel7=
+	up7=
+	# A refresh that fell back to the cached kernels says so here.
+	grep -E 'WARNING|FALLBACK|FAILED|refreshed in|took' "$logs/kernel7-root.log" |
+		sed 's/^/# /'
+	if [ "$k7_rc" -eq 0 ] &&
+		rel7=$("$top/scripts/kernel7-root.sh" --release rt) &&
+		up7=$("$top/scripts/kernel7-root.sh" --upstream-ko rt) &&
+		module7=$("$top/scripts/build-module.sh" "$rel7" 2>"$logs/rt7-build.log" |
+			tail -n 1) && [ -f "$module7" ]; then
+		pass "rt7: $rel7, its headers, upstream's ntsync.ko; our module builds"
+		vm_files=(--file "$up7:/files/ntsync-upstream.ko")
+		vm_suite rt7 rt7 "$module7" \
+			"$top/tests/coexist/swap_driver.sh /files/ntsync-upstream.ko" \
+			"${stat_first[@]}" "${progs64[@]}" "${progs32[@]}" \
+			"$stat_last" "$slab_check" "$counters_check"
+		vm_files=()
+		run_part dkms7 "rt7: " "$top/tests/install/dkms-chroot.sh" "$rel7"
+	else
+		fail "rt7: ${rel7:-a 7.x release}, its headers, upstream's ntsync.ko; our module builds"
+		tail -n 15 "$logs/kernel7-root.log" "$logs/rt7-build.log" 2>/dev/null |
+			sed 's/^/#   /'
+	fi
+fi
+
 if want debug && [ "$run_debug" = 1 ]; then
-	echo "# debug PREEMPT_RT kernel (about 14 minutes; 20 to 40 more to build the kernel if not cached)"
-	if kdir=$("$top/scripts/build-debug-kernel.sh"); then
+	echo "# debug PREEMPT_RT kernel (about 14 minutes; its kernel, when not cached, was being built since the start)"
+	wait "$dk_pid"
+	dk_rc=$?
+	sed 's/^/# /' "$logs/debug-kernel.log"
+	kdir=$(tail -n 1 "$logs/debug-kernel.path")
+	if [ "$dk_rc" -eq 0 ] && [ -f "$kdir/arch/x86/boot/bzImage" ]; then
 		module=$(NTSYNC_KDIR=$kdir "$top/scripts/build-module.sh" debug)
 		vm_suite debug "$kdir/arch/x86/boot/bzImage" "$module" \
 			"${stat_first[@]}" "${debug64[@]}" "${debug32[@]}" \

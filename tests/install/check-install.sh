@@ -552,6 +552,23 @@ t_dkms_conf_version() {
 	[ -n "$v" ] && [ "$v" = "$(module_version)" ]
 }
 
+# dkms.conf's BUILD_EXCLUSIVE_KERNEL admits the kernels CI builds for (the
+# 6.12 releases here, a 7.x release) and nothing outside them.
+t_dkms_exclusive() {
+	local re rel bad=0
+	re=$(sed -n 's/^BUILD_EXCLUSIVE_KERNEL="\(.*\)"$/\1/p' "$top/dkms.conf")
+	echo "BUILD_EXCLUSIVE_KERNEL=$re"
+	[ -n "$re" ] || return 1
+	for rel in "$@" 7.2.13+deb14-rt-amd64 7.0.1-arch1-1 6.12.118+deb12-amd64; do
+		grep -Eq -- "$re" <<<"$rel" || { echo "refuses $rel"; bad=1; }
+	done
+	for rel in 6.1.0-41-amd64 6.11.10-amd64 6.13.2-arch1-1 6.120.1 16.12.1 \
+		8.0.0-amd64 5.10.0-35-rt-amd64; do
+		! grep -Eq -- "$re" <<<"$rel" || { echo "admits $rel"; bad=1; }
+	done
+	[ $bad -eq 0 ]
+}
+
 # make module KDIR=<tree>: that kernel only, in its own directory.
 t_make_kdir() {
 	local rel=$1 b=$scratch/kdir-build out
@@ -661,6 +678,7 @@ rel_generic=$("$top/scripts/kernel-release.sh" generic 2>/dev/null)
 check "a real install (empty DESTDIR) in an overlay sandbox runs depmod and ldconfig; uninstall undoes it" \
 	t_real_install_sandbox "${rel_rt:-no-rt-kernel}"
 check "dkms.conf PACKAGE_VERSION equals MODULE_VERSION" t_dkms_conf_version
+check "dkms.conf BUILD_EXCLUSIVE_KERNEL admits 6.12 and 7.x only" t_dkms_exclusive $RELEASES
 if [ -n "$rel_generic" ]; then
 	check "make module KDIR=<$rel_generic headers> builds for that kernel only" \
 		t_make_kdir "$rel_generic"
