@@ -33,6 +33,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTSYNC_BUILD_DIR:-$top/build}
 out=$build/bench
+# shellcheck source=scripts/bench-lib.sh
+. "$top/scripts/bench-lib.sh"
 
 usage() {
 	sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
@@ -93,7 +95,7 @@ fi
 # JSON and the raw data (DEST/bench-table.txt, DEST/bench.json, DEST/data)
 # in DEST.  Returns the VM's verdict (1 also when the results are lost).
 bench_boot() {
-	local fl=$1 dest=$2 log=$3 timeout=$4 rel module rc=0 section archive want got
+	local fl=$1 dest=$2 log=$3 timeout=$4 rel module rc=0 section
 	shift 4
 	rel=$("$top/scripts/kernel-release.sh" "$fl")
 	module=$("$top/scripts/build-module.sh" "$rel" | tail -n 1)
@@ -104,6 +106,7 @@ bench_boot() {
 		--progress "${NTSYNC_PROGRESS_FD:-2}:bench-$fl" \
 		"${vm_args[@]+"${vm_args[@]}"}" \
 		--file "$build/bench/ntsync-bench:/files/ntsync-bench" \
+		--file "$top/bench/guest-lib.sh:/files/guest-lib.sh" \
 		-- "$top/bench/bench-guest.sh" "$accel" "$host" "$@" ||
 		rc=$?
 
@@ -120,31 +123,13 @@ bench_boot() {
 	grep '^ntsync-bench: .*error' "$section" >&2 || :
 	rm -f "$section"
 
-	# The archive, from the raw log: kernel console lines ("[ seconds.micros]
-	# ...") may be printed in the middle of one of its lines, so cut them out
-	# and join what is left (base64 has no '[').
-	archive=$dest/bench.tgz
-	awk '
-		/^@@BENCH archive-begin/ { on = 1; next }
-		/^@@BENCH archive-end/ { on = 0; next }
-		on {
-			sub(/\r$/, "")
-			if ($0 ~ /^\[ *[0-9]+\.[0-9]+\]/)
-				next
-			sub(/\[ *[0-9]+\.[0-9]+\].*$/, "")
-			printf "%s", $0
-		}' "$log" | base64 -d >"$archive" 2>/dev/null || :
-	want=$(sed -n 's/^@@BENCH archive-sha256 \([0-9a-f]*\).*/\1/p' "$log" | tail -n 1)
-	got=$(sha256sum "$archive" | cut -d' ' -f1)
-	if [ -n "$want" ] && [ "$want" = "$got" ] && tar -xzf "$archive" -C "$dest"; then
+	if bench_extract_archive "$log" "$dest"; then
 		rm -rf "$dest/data"
 		mv "$dest/bench-data" "$dest/data"
 	else
-		echo "run-bench: the results archive in $log is missing or damaged" \
-			"(sha256 ${want:-none} expected, $got read)" >&2
+		echo "run-bench: no results from $log" >&2
 		rc=1
 	fi
-	rm -f "$archive"
 	return "$rc"
 }
 
