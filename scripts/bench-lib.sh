@@ -1,6 +1,11 @@
 # Bash functions shared by the host scripts that run the benchmark in the VM
 # (scripts/run-bench.sh, scripts/run-bench-peer.sh).  Sourced, not run.
 
+# The scenarios that upstream's ntsync.ko can run too: the peer run's
+# (scripts/run-bench-peer.sh; inversion: upstream's mutex has no PI).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+peer_scenarios=floor,handoff-2,handoff-4,philosophers,wake-order,inversion,growth-wait-any,growth-wait-all,growth-wake
+
 # bench_extract_archive LOG DEST: cut the results archive that
 # bench/guest-lib.sh's ship_archive printed out of the console LOG, check
 # it against its sha256 line and unpack it into DEST.  0 when it did; 1,

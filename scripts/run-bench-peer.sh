@@ -39,9 +39,6 @@ out=$build/bench
 # shellcheck source=scripts/bench-lib.sh
 . "$top/scripts/bench-lib.sh"
 
-# The scenarios both drivers can run.
-peer_scenarios=floor,handoff-2,handoff-4,philosophers,wake-order,inversion,growth-wait-any,growth-wait-all,growth-wake
-
 usage() {
 	sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
 }

@@ -9,12 +9,19 @@
 # --no-latency-trace, --quick (pass --latency-trace to have it anyway),
 # --only or --kernel generic: scripts/run-latency-trace.sh (issue 13: the
 # debug kernel's preempt/irqs-off latency tracer under a hostile program;
-# latency-trace.json, latency-trace.txt).
+# latency-trace.json, latency-trace.txt).  Then, unless --no-peer, --quick
+# (pass --peer to have it anyway) or --kernel generic: the peer run,
+# scripts/run-bench-peer.sh (issue 15: upstream's ntsync.ko and ours in
+# alternate rounds in one boot of Debian's 7.x PREEMPT_RT kernel, ratios
+# ours / upstream; bench-peer.json, bench-peer-table.txt), on the scenarios
+# of --only that upstream can run.  When the 7.x kernel cannot be had
+# (scripts/kernel7-root.sh), it says so and the peer part is marked NOT RUN
+# (in bench-peer.json and on the last line) without failing the run.
 #
 #   scripts/run-bench.sh [--quick] [--kvm] [--smp N] [--only NAMES]
 #                        [--kernel rt|generic] [--no-generic-inversion]
 #                        [--no-latency-trace | --latency-trace]
-#                        [-- MORE NTSYNC-BENCH OPTIONS]
+#                        [--no-peer | --peer] [-- MORE NTSYNC-BENCH OPTIONS]
 #
 # Output in $NTSYNC_BUILD_DIR/bench (default build/bench):
 #   bench.json       summaries, targets and environment (every scenario
@@ -26,6 +33,7 @@
 #   *.svg, *.png     latency CDFs and growth curves (first boot)
 #   bench.log        the guest console log (bench-generic.log: the second)
 #   latency-trace*   scripts/run-latency-trace.sh's output
+#   bench-peer*, peer-data/  scripts/run-bench-peer.sh's output
 # Exit status: 0 when every boot ran the benchmark to its end and the kernel
 # log stayed clean.
 set -euo pipefail
@@ -37,7 +45,7 @@ out=$build/bench
 . "$top/scripts/bench-lib.sh"
 
 usage() {
-	sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 bench_args=()
@@ -48,6 +56,8 @@ flavour=rt
 only=
 generic_inversion=1
 latency_trace=
+peer=
+more_args=()
 quick=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -58,13 +68,15 @@ while [ $# -gt 0 ]; do
 	--no-generic-inversion) generic_inversion=0; shift ;;
 	--no-latency-trace) latency_trace=0; shift ;;
 	--latency-trace) latency_trace=1; shift ;;
+	--no-peer) peer=0; shift ;;
+	--peer) peer=1; shift ;;
 	--kernel)
 		case ${2:-} in
 		rt | generic) flavour=$2; shift 2 ;;
 		*) usage >&2; exit 2 ;;
 		esac ;;
 	-h | --help) usage; exit 0 ;;
-	--) shift; bench_args+=("$@"); break ;;
+	--) shift; bench_args+=("$@"); more_args+=("$@"); break ;;
 	*) echo "run-bench: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
@@ -179,9 +191,51 @@ if [ "$latency_trace" = 1 ] && [ -z "$only" ] && [ "$flavour" = rt ]; then
 	"$top/scripts/run-latency-trace.sh" "${lt_args[@]+"${lt_args[@]}"}" || vm_rc=1
 fi
 
+# Upstream's ntsync.ko against ours on the 7.x RT kernel (issue 15): one
+# more boot, of the scenarios of --only that upstream can run.
+if [ -z "$peer" ]; then
+	peer=$([ "$quick" = 0 ] && echo 1 || echo 0)
+fi
+peer_note=
+if [ "$peer" = 1 ] && [ "$flavour" = rt ]; then
+	peer_args=()
+	[ "$quick" = 1 ] && peer_args+=(--quick)
+	[ "$accel" = kvm ] && peer_args+=(--kvm)
+	if [ -n "$only" ]; then
+		peer_only=
+		for name in ${only//,/ }; do
+			case ,$peer_scenarios, in
+			*,"$name",*) peer_only=${peer_only:+$peer_only,}$name ;;
+			esac
+		done
+	else
+		peer_only=$peer_scenarios
+	fi
+	if [ -n "$peer_only" ]; then
+		echo "# bench: the peer run (upstream's ntsync.ko and ours on the 7.x RT kernel):" \
+			"about $([ "$quick" = 1 ] && echo 5 || echo 20-30) minutes (--no-peer skips it)" >&2
+		peer_rc=0
+		"$top/scripts/run-bench-peer.sh" --smp "$smp" --only "$peer_only" \
+			"${peer_args[@]+"${peer_args[@]}"}" \
+			-- "${more_args[@]+"${more_args[@]}"}" >/dev/null || peer_rc=$?
+		case $peer_rc in
+		0) peer_note="peer: ran" ;;
+		3)
+			peer_note="peer: NOT RUN ($(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("reason", "?"))' \
+				"$out/bench-peer.json" 2>/dev/null || echo 'see above'))"
+			echo "run-bench: the peer run did NOT run: $peer_note" >&2 ;;
+		*) peer_note="peer: FAIL"; vm_rc=1 ;;
+		esac
+	fi
+fi
+
 cat "$out/bench-table.txt"
+if [ -n "$peer_note" ] && [ -s "$out/bench-peer-table.txt" ]; then
+	echo
+	cat "$out/bench-peer-table.txt"
+fi
 echo
 echo "run-bench: JSON $out/bench.json, plots $out/*.svg, log $out/bench.log" \
-	"(VM verdict: $([ "$vm_rc" -eq 0 ] && echo PASS || echo FAIL))"
+	"(VM verdict: $([ "$vm_rc" -eq 0 ] && echo PASS || echo FAIL))${peer_note:+; $peer_note}"
 [ "$vm_rc" -ne 0 ] || "$top/scripts/readme-bench-table.sh" "$out/bench.json" || vm_rc=1
 exit "$vm_rc"
