@@ -37,19 +37,24 @@ bench_failed=0
 run_one() {
 	drv=$1 round=$2 order=$3
 	shift 3
+	if [ "$drv" = ours ]; then
+		what="our module"
+	else
+		what="upstream's module"
+	fi
 	dir=/tmp/peer/$drv-$round
 	mkdir -p "$dir"
 	if grep -q '^ntsync ' /proc/modules || [ -e /dev/ntsync ]; then
-		say "error: an ntsync module or /dev/ntsync is already there before loading $drv's"
+		say "error: an ntsync module or /dev/ntsync is already there before loading $what"
 		return 1
 	fi
 	began=$(date +%s)
 	if ! insmod "/files/ntsync-$drv.ko"; then
-		say "error: insmod of $drv's module failed (round $round)"
+		say "error: insmod of $what failed (round $round)"
 		return 1
 	fi
 	if [ ! -c /dev/ntsync ]; then
-		say "error: no /dev/ntsync after loading $drv's module"
+		say "error: no /dev/ntsync after loading $what"
 		rmmod ntsync
 		return 1
 	fi
@@ -60,21 +65,21 @@ run_one() {
 		echo "srcversion=$(cat /sys/module/ntsync/srcversion 2>/dev/null || echo none)"
 		echo "parameters=$(ls /sys/module/ntsync/parameters 2>/dev/null | tr '\n' ' ')"
 	} >"$dir/module.txt"
-	say "round $round: $drv's module loaded ($(tr '\n' ' ' <"$dir/module.txt"))"
+	say "round $round: $what loaded ($(tr '\n' ' ' <"$dir/module.txt"))"
 	/files/ntsync-bench --json "$dir/bench.json" "$@"
 	brc=$?
 	[ "$brc" -eq 0 ] || bench_failed=1
 	if ! rmmod ntsync; then
-		say "error: rmmod of $drv's module failed (round $round)"
+		say "error: rmmod of $what failed (round $round)"
 		return 1
 	fi
 	if [ -e /dev/ntsync ]; then
-		say "error: /dev/ntsync still there after unloading $drv's module"
+		say "error: /dev/ntsync still there after unloading $what"
 		return 1
 	fi
 	echo "driver=$drv round=$round order=$order bench_rc=$brc" \
 		"seconds=$(($(date +%s) - began))" >>/tmp/peer/runs.txt
-	say "round $round: $drv done (ntsync-bench rc=$brc)"
+	say "round $round: $what done (ntsync-bench rc=$brc)"
 	return 0
 }
 

@@ -76,7 +76,7 @@ def load_runs(peer_dir):
 def module_identity(path):
     """What modinfo says of a .ko, and its sha256."""
     ident = {"path": path}
-    for field in ("version", "srcversion", "vermagic", "intree", "name"):
+    for field in ("version", "srcversion", "vermagic", "intree", "name", "sig_key"):
         try:
             out = subprocess.run(["modinfo", "-F", field, path], check=True,
                                  capture_output=True, text=True).stdout.strip()
@@ -228,7 +228,7 @@ def targets(rows, steep):
 
     def add(tid, text, row, ok):
         t = {"id": tid, "target": text, "status": "n/a",
-             "detail": "not measured (a driver could not run it)"}
+             "detail": "not measured (not run, or a driver could not run it)"}
         if row:
             t["ratio"] = row["ratio"]
             t["ours"] = row["ours"]["median"]
