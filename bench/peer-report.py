@@ -112,7 +112,7 @@ def series_table(data):
 def stat(rounds, extra=None):
     """Median over rounds of the run medians (or of an extra), the values,
     the worst (max) over rounds, and the reasons of rounds without one."""
-    values, worst, reasons = [], [], []
+    values, worst, reasons, by_round = [], [], [], {}
     for rnd in sorted(rounds):
         s = rounds[rnd]
         if s.get("status") != "ok":
@@ -121,9 +121,10 @@ def stat(rounds, extra=None):
         v = (s.get("extra") or {}).get(extra) if extra else s.get("median")
         if isinstance(v, (int, float)):
             values.append(v)
+            by_round[str(rnd)] = v
             if not extra and isinstance(s.get("max"), (int, float)):
                 worst.append(s["max"])
-    return {"median": median(values), "rounds": values,
+    return {"median": median(values), "rounds": values, "by_round": by_round,
             "max": max(worst) if worst else None,
             "spread": (max(values) - min(values)) / median(values)
             if len(values) > 1 and median(values) else None,
@@ -211,10 +212,17 @@ def growth(rows):
         if nmax == n1:
             continue
         steep = {d: last[d]["median"] / first[d]["median"] for d in DRIVERS}
+        # The same ratio within each round: how far the rounds agree.
+        per_round = {d: {r: last[d]["by_round"][r] / first[d]["by_round"][r]
+                         for r in sorted(first[d]["by_round"])
+                         if r in last[d]["by_round"] and first[d]["by_round"][r]}
+                     for d in DRIVERS}
         out.append({"scenario": scenario, "group": prefix or None,
                     "n_min": n1, "n_max": nmax,
                     "upstream": steep["upstream"], "ours": steep["ours"],
-                    "ratio": steep["ours"] / steep["upstream"]})
+                    "ratio": steep["ours"] / steep["upstream"],
+                    "upstream_by_round": per_round["upstream"],
+                    "ours_by_round": per_round["ours"]})
     return out
 
 
@@ -317,13 +325,16 @@ def render(report):
                 f"{r['ours']['max'] / r['upstream']['max']:>6.2f}x")
         last = r["scenario"]
     if report["growth"]:
-        lines += ["", "Growth steepness (row median at n=max / at n=1):",
-                  f"  {'rows':<26} {'upstream':>9} {'ours':>9} {'ratio':>7}"]
+        lines += ["", "Growth steepness (row median at n=max / at n=1; ratio ours / upstream;"
+                  " last: the same within each round):",
+                  f"  {'rows':<28} {'upstream':>9} {'ours':>9} {'ratio':>7}  rounds upstream | ours"]
         for g in report["growth"]:
             name = g["scenario"] + (f".{g['group']}" if g["group"] else "") + \
                 f" n={g['n_min']}..{g['n_max']}"
-            lines.append(f"  {name:<26} {g['upstream']:>8.2f}x {g['ours']:>8.2f}x "
-                         f"{g['ratio']:>6.2f}x")
+            rounds = " | ".join(" ".join(f"{v:.2f}x" for v in g[f"{d}_by_round"].values())
+                                 for d in DRIVERS)
+            lines.append(f"  {name:<28} {g['upstream']:>8.2f}x {g['ours']:>8.2f}x "
+                         f"{g['ratio']:>6.2f}x  {rounds}")
     lines += ["", "Targets (issue 15; figures, not pass/fail):"]
     for t in report["targets"]:
         lines.append(f"  {t['id']:<26} {t['status'].upper() if t['status'] == 'missed' else t['status']:<7}"

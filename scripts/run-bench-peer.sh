@@ -109,11 +109,12 @@ if [ "${others:-0}" -gt 0 ]; then
 	echo "run-bench-peer: warning: $others other QEMU process(es) running; latencies will be noisy" >&2
 fi
 
-# Per driver run: a few minutes at full size, about one with --quick.
-per_run=$([ "$quick" = 1 ] && echo 240 || echo 900)
+# Per driver run: about 70 s at full size (2026-12-03, TCG, a loaded host),
+# 10 to 30 s with --quick; the timeout leaves a wide margin.
+per_run=$([ "$quick" = 1 ] && echo 240 || echo 600)
 timeout=$((rounds * 2 * per_run + 180))
 echo "# bench-peer: $rel, $rounds rounds of upstream's module and ours," \
-	"about $([ "$quick" = 1 ] && echo 1 || echo 3-8) minutes per run" >&2
+	"about $([ "$quick" = 1 ] && echo "half a minute" || echo "1 to 2 minutes") per run" >&2
 start=$(date +%s)
 vm_rc=0
 "$top/vm/ntsync-vm" --kernel rt7 --log "$out/bench-peer.log" --smp "$smp" \

@@ -13,15 +13,17 @@
 # (pass --peer to have it anyway) or --kernel generic: the peer run,
 # scripts/run-bench-peer.sh (issue 15: upstream's ntsync.ko and ours in
 # alternate rounds in one boot of Debian's 7.x PREEMPT_RT kernel, ratios
-# ours / upstream; bench-peer.json, bench-peer-table.txt), on the scenarios
-# of --only that upstream can run.  When the 7.x kernel cannot be had
-# (scripts/kernel7-root.sh), it says so and the peer part is marked NOT RUN
-# (in bench-peer.json and on the last line) without failing the run.
+# ours / upstream; bench-peer.json, bench-peer-table.txt; --peer-rounds R
+# rounds of each, default 2), on the scenarios of --only that upstream can
+# run.  When the 7.x kernel cannot be had (scripts/kernel7-root.sh), it
+# says so and the peer part is marked NOT RUN (in bench-peer.json and on
+# the last line) without failing the run.
 #
 #   scripts/run-bench.sh [--quick] [--kvm] [--smp N] [--only NAMES]
 #                        [--kernel rt|generic] [--no-generic-inversion]
 #                        [--no-latency-trace | --latency-trace]
-#                        [--no-peer | --peer] [-- MORE NTSYNC-BENCH OPTIONS]
+#                        [--no-peer | --peer] [--peer-rounds R]
+#                        [-- MORE NTSYNC-BENCH OPTIONS]
 #
 # Output in $NTSYNC_BUILD_DIR/bench (default build/bench):
 #   bench.json       summaries, targets and environment (every scenario
@@ -57,6 +59,7 @@ only=
 generic_inversion=1
 latency_trace=
 peer=
+peer_rounds=2
 more_args=()
 quick=0
 while [ $# -gt 0 ]; do
@@ -70,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--latency-trace) latency_trace=1; shift ;;
 	--no-peer) peer=0; shift ;;
 	--peer) peer=1; shift ;;
+	--peer-rounds) [ $# -ge 2 ] || { usage >&2; exit 2; }; peer_rounds=$2; shift 2 ;;
 	--kernel)
 		case ${2:-} in
 		rt | generic) flavour=$2; shift 2 ;;
@@ -212,10 +216,13 @@ if [ "$peer" = 1 ] && [ "$flavour" = rt ]; then
 		peer_only=$peer_scenarios
 	fi
 	if [ -n "$peer_only" ]; then
+		# 2 rounds: about 5 minutes at full size, 1 to 2 with --quick.
+		per_round=$([ "$quick" = 1 ] && echo 1 || echo 3)
 		echo "# bench: the peer run (upstream's ntsync.ko and ours on the 7.x RT kernel):" \
-			"about $([ "$quick" = 1 ] && echo 5 || echo 20-30) minutes (--no-peer skips it)" >&2
+			"about $((peer_rounds * per_round)) minutes (--no-peer skips it)" >&2
 		peer_rc=0
 		"$top/scripts/run-bench-peer.sh" --smp "$smp" --only "$peer_only" \
+			--rounds "$peer_rounds" \
 			"${peer_args[@]+"${peer_args[@]}"}" \
 			-- "${more_args[@]+"${more_args[@]}"}" >/dev/null || peer_rc=$?
 		case $peer_rc in
