@@ -40,7 +40,8 @@ out=$build/bench
 . "$top/scripts/bench-lib.sh"
 
 usage() {
-	sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
+	# The header comment, from line 2 to the first line that is not one.
+	awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
 }
 
 rounds=2
