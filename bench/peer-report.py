@@ -385,6 +385,8 @@ def main(argv):
     data, loaded, runs = load_runs(args.dir) if os.path.isdir(args.dir) else \
         ({d: {} for d in DRIVERS}, {d: {} for d in DRIVERS}, [])
     problems = []
+    if args.vm_verdict != "PASS":
+        problems.append(f"VM verdict {args.vm_verdict} (see the console log)")
     for d in DRIVERS:
         lost = [r for r in range(1, args.rounds + 1) if r not in data[d]]
         if lost:
