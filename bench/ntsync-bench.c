@@ -173,7 +173,6 @@ static bool row_ratio(const struct result *res, const struct series *s,
 /* Contents of a small sysfs/proc file without the trailing newline. */
 static bool read_small(const char *path, char *buf, size_t len);
 
-/* The kernel's flavour, labelling every row: "rt" (PREEMPT_RT) or "generic". */
 /* /sys/kernel/realtime is 1 on the 6.12 RT kernels; Debian's 7.x RT kernel
  * has no such file, but its uname -v says PREEMPT_RT. */
 static bool kernel_is_rt(void)
@@ -186,6 +185,7 @@ static bool kernel_is_rt(void)
 	return uname(&u) == 0 && strstr(u.version, "PREEMPT_RT");
 }
 
+/* The kernel's flavour, labelling every row: "rt" (PREEMPT_RT) or "generic". */
 static const char *kernel_flavour(void)
 {
 	return kernel_is_rt() ? "rt" : "generic";
