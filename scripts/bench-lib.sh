@@ -1,5 +1,6 @@
 # Bash functions shared by the host scripts that run the benchmark in the VM
-# (scripts/run-bench.sh, scripts/run-bench-peer.sh).  Sourced, not run.
+# (scripts/run-bench.sh, scripts/run-bench-peer.sh), which run under
+# set -euo pipefail.  Sourced, not run.
 
 # The scenarios that upstream's ntsync.ko can run too: the peer run's
 # (scripts/run-bench-peer.sh; inversion: upstream's mutex has no PI).
