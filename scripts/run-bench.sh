@@ -202,6 +202,7 @@ if [ -z "$peer" ]; then
 	peer=$([ "$quick" = 0 ] && echo 1 || echo 0)
 fi
 peer_note=
+peer_table=
 if [ "$peer" = 1 ] && [ "$flavour" = rt ]; then
 	peer_args=()
 	[ "$quick" = 1 ] && peer_args+=(--quick)
@@ -222,6 +223,7 @@ if [ "$peer" = 1 ] && [ "$flavour" = rt ]; then
 		echo "# bench: the peer run (upstream's ntsync.ko and ours on the 7.x RT kernel):" \
 			"about $((peer_rounds * per_round)) minutes (--no-peer skips it)" >&2
 		peer_rc=0
+		peer_table=$out/bench-peer-table.txt
 		"$top/scripts/run-bench-peer.sh" --smp "$smp" --only "$peer_only" \
 			--rounds "$peer_rounds" \
 			"${peer_args[@]+"${peer_args[@]}"}" \
@@ -231,16 +233,18 @@ if [ "$peer" = 1 ] && [ "$flavour" = rt ]; then
 		3)
 			peer_note="peer: NOT RUN ($(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("reason", "?"))' \
 				"$out/bench-peer.json" 2>/dev/null || echo 'see above'))"
-			echo "run-bench: the peer run did NOT run: $peer_note" >&2 ;;
+			echo "run-bench: $peer_note" >&2 ;;
 		*) peer_note="peer: FAIL"; vm_rc=1 ;;
 		esac
+	else
+		peer_note="peer: not run (no scenario of --only that upstream can run)"
 	fi
 fi
 
 cat "$out/bench-table.txt"
-if [ -n "$peer_note" ] && [ -s "$out/bench-peer-table.txt" ]; then
+if [ -n "$peer_table" ] && [ -s "$peer_table" ]; then
 	echo
-	cat "$out/bench-peer-table.txt"
+	cat "$peer_table"
 fi
 echo
 echo "run-bench: JSON $out/bench.json, plots $out/*.svg, log $out/bench.log" \
