@@ -13,9 +13,11 @@
 #   make bench      install what is missing, build, run the benchmark suite
 #                   in QEMU on the RT kernel, then its inversion scenario on
 #                   the generic kernel, then the latency tracer on the debug
-#                   kernel (scripts/run-bench.sh; BENCH_ARGS=--quick for a
-#                   short run, --no-generic-inversion, --no-latency-trace)
-#                   and plot it into $(BUILD)/bench
+#                   kernel, then upstream's ntsync.ko against ours on the
+#                   7.x RT kernel (scripts/run-bench.sh; BENCH_ARGS=--quick
+#                   for a short run, --no-generic-inversion,
+#                   --no-latency-trace, --no-peer) and plot it into
+#                   $(BUILD)/bench
 #   make lint       checkpatch, sparse and W=1 on the driver
 #
 # Build products go to $(BUILD) (default ./build), never into the sources.

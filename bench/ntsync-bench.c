@@ -173,13 +173,22 @@ static bool row_ratio(const struct result *res, const struct series *s,
 /* Contents of a small sysfs/proc file without the trailing newline. */
 static bool read_small(const char *path, char *buf, size_t len);
 
+/* /sys/kernel/realtime is 1 on the 6.12 RT kernels; Debian's 7.x RT kernel
+ * has no such file, but its uname -v says PREEMPT_RT. */
+static bool kernel_is_rt(void)
+{
+	struct utsname u;
+	char buf[8];
+
+	if (read_small("/sys/kernel/realtime", buf, sizeof(buf)))
+		return buf[0] == '1';
+	return uname(&u) == 0 && strstr(u.version, "PREEMPT_RT");
+}
+
 /* The kernel's flavour, labelling every row: "rt" (PREEMPT_RT) or "generic". */
 static const char *kernel_flavour(void)
 {
-	char buf[8];
-
-	return read_small("/sys/kernel/realtime", buf, sizeof(buf)) &&
-	       buf[0] == '1' ? "rt" : "generic";
+	return kernel_is_rt() ? "rt" : "generic";
 }
 
 static void print_table(struct run_state *st)
@@ -501,9 +510,7 @@ static void json_env(FILE *f, const struct bench_cfg *cfg)
 		json_str(f, getenv("NTSYNC_BENCH_HOST"));
 	}
 	fprintf(f, ",\n    \"kernel_flavour\": \"%s\"", kernel_flavour());
-	fprintf(f, ",\n    \"preempt_rt\": %s",
-		read_small("/sys/kernel/realtime", buf, sizeof(buf)) &&
-		buf[0] == '1' ? "true" : "false");
+	fprintf(f, ",\n    \"preempt_rt\": %s", kernel_is_rt() ? "true" : "false");
 	if (read_small("/proc/sys/kernel/sched_rt_runtime_us", buf, sizeof(buf)))
 		fprintf(f, ",\n    \"sched_rt_runtime_us\": %ld", strtol(buf, NULL, 10));
 	/* The fair server (6.12+) lets SCHED_OTHER run under RT load. */

@@ -980,6 +980,7 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 	int ncpu = cfg->ncpu > INV_MAX_CPUS ? INV_MAX_CPUS : cfg->ncpu;
 	char why[192];
 	int dev, k, ret, pi;
+	bool no_pi_driver = false;
 
 	snprintf(res->note, sizeof(res->note),
 		 "SCHED_OTHER owner holds the lock and has %llu ms of CPU work left when FIFO %d "
@@ -1020,12 +1021,21 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 		series_unsupported(s[INV_NTSYNC_NOPI], "%s", why);
 	} else {
 		ret = bench_nspa(dev, why, sizeof(why));
-		if (ret <= 0) {
+		pi = pi_param_get();
+		if (ret == 0 && pi == -ENOENT) {
+			/*
+			 * A driver without the NSPA extensions and without the
+			 * pi parameter (upstream's): its mutex has no PI at
+			 * all, which is what ntsync-pi-off measures, with the
+			 * parameter left alone.
+			 */
+			no_pi_driver = true;
+			series_unsupported(s[INV_NTSYNC_PI], "%s: no PI", why);
+			series_extra_text(s[INV_NTSYNC_NOPI], "driver", "upstream (no PI)");
+		} else if (ret <= 0) {
 			series_unsupported(s[INV_NTSYNC_PI], "%s", why);
 			series_unsupported(s[INV_NTSYNC_NOPI], "%s", why);
-		}
-		pi = pi_param_get();
-		if (pi < 0) {
+		} else if (pi < 0) {
 			series_unsupported(s[INV_NTSYNC_PI], "%s/pi: %s",
 					   NTSYNC_PARAM_DIR, strerror(-pi));
 			series_unsupported(s[INV_NTSYNC_NOPI], "%s/pi: %s",
@@ -1045,7 +1055,7 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 
 			if (s[k]->status != ST_OK)
 				continue;
-			if (k == INV_NTSYNC_PI || k == INV_NTSYNC_NOPI) {
+			if (!no_pi_driver && (k == INV_NTSYNC_PI || k == INV_NTSYNC_NOPI)) {
 				ret = pi_param_set(k == INV_NTSYNC_PI);
 				if (ret) {
 					series_unsupported(s[k], "writing %s/pi: %s",
@@ -1061,7 +1071,7 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 				ret = inv_run(lk[k], dev, ncpu, cfg->hog_ms, &us, &hb,
 					      &boost, &done, why, sizeof(why));
 			} while (ret == -EAGAIN && ++early[k] && ++tries <= INV_RETRIES);
-			if (k == INV_NTSYNC_NOPI)
+			if (k == INV_NTSYNC_NOPI && !no_pi_driver)
 				pi_param_restore();
 			if (ret == -EAGAIN) {
 				skipped[k]++;

@@ -9,11 +9,20 @@
 # --no-latency-trace, --quick (pass --latency-trace to have it anyway),
 # --only or --kernel generic: scripts/run-latency-trace.sh (issue 13: the
 # debug kernel's preempt/irqs-off latency tracer under a hostile program;
-# latency-trace.json, latency-trace.txt).
+# latency-trace.json, latency-trace.txt).  Then, unless --no-peer, --quick
+# (pass --peer to have it anyway) or --kernel generic: the peer run,
+# scripts/run-bench-peer.sh (issue 15: upstream's ntsync.ko and ours in
+# alternate rounds in one boot of Debian's 7.x PREEMPT_RT kernel, ratios
+# ours / upstream; bench-peer.json, bench-peer-table.txt; --peer-rounds R
+# rounds of each, default 2), on the scenarios of --only that upstream can
+# run.  When the 7.x kernel cannot be had (scripts/kernel7-root.sh), it
+# says so and the peer part is marked NOT RUN (in bench-peer.json and on
+# the last line) without failing the run.
 #
 #   scripts/run-bench.sh [--quick] [--kvm] [--smp N] [--only NAMES]
 #                        [--kernel rt|generic] [--no-generic-inversion]
 #                        [--no-latency-trace | --latency-trace]
+#                        [--no-peer | --peer] [--peer-rounds R]
 #                        [-- MORE NTSYNC-BENCH OPTIONS]
 #
 # Output in $NTSYNC_BUILD_DIR/bench (default build/bench):
@@ -26,6 +35,7 @@
 #   *.svg, *.png     latency CDFs and growth curves (first boot)
 #   bench.log        the guest console log (bench-generic.log: the second)
 #   latency-trace*   scripts/run-latency-trace.sh's output
+#   bench-peer*, peer-data/  scripts/run-bench-peer.sh's output
 # Exit status: 0 when every boot ran the benchmark to its end and the kernel
 # log stayed clean.
 set -euo pipefail
@@ -33,9 +43,12 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTSYNC_BUILD_DIR:-$top/build}
 out=$build/bench
+# shellcheck source=scripts/bench-lib.sh
+. "$top/scripts/bench-lib.sh"
 
 usage() {
-	sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+	# The header comment, from line 2 to the first line that is not one.
+	awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
 }
 
 bench_args=()
@@ -46,6 +59,9 @@ flavour=rt
 only=
 generic_inversion=1
 latency_trace=
+peer=
+peer_rounds=2
+more_args=()
 quick=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -56,13 +72,16 @@ while [ $# -gt 0 ]; do
 	--no-generic-inversion) generic_inversion=0; shift ;;
 	--no-latency-trace) latency_trace=0; shift ;;
 	--latency-trace) latency_trace=1; shift ;;
+	--no-peer) peer=0; shift ;;
+	--peer) peer=1; shift ;;
+	--peer-rounds) [ $# -ge 2 ] || { usage >&2; exit 2; }; peer_rounds=$2; shift 2 ;;
 	--kernel)
 		case ${2:-} in
 		rt | generic) flavour=$2; shift 2 ;;
 		*) usage >&2; exit 2 ;;
 		esac ;;
 	-h | --help) usage; exit 0 ;;
-	--) shift; bench_args+=("$@"); break ;;
+	--) shift; bench_args+=("$@"); more_args+=("$@"); break ;;
 	*) echo "run-bench: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
@@ -93,7 +112,7 @@ fi
 # JSON and the raw data (DEST/bench-table.txt, DEST/bench.json, DEST/data)
 # in DEST.  Returns the VM's verdict (1 also when the results are lost).
 bench_boot() {
-	local fl=$1 dest=$2 log=$3 timeout=$4 rel module rc=0 section archive want got
+	local fl=$1 dest=$2 log=$3 timeout=$4 rel module rc=0 section
 	shift 4
 	rel=$("$top/scripts/kernel-release.sh" "$fl")
 	module=$("$top/scripts/build-module.sh" "$rel" | tail -n 1)
@@ -104,6 +123,7 @@ bench_boot() {
 		--progress "${NTSYNC_PROGRESS_FD:-2}:bench-$fl" \
 		"${vm_args[@]+"${vm_args[@]}"}" \
 		--file "$build/bench/ntsync-bench:/files/ntsync-bench" \
+		--file "$top/bench/guest-lib.sh:/files/guest-lib.sh" \
 		-- "$top/bench/bench-guest.sh" "$accel" "$host" "$@" ||
 		rc=$?
 
@@ -120,31 +140,13 @@ bench_boot() {
 	grep '^ntsync-bench: .*error' "$section" >&2 || :
 	rm -f "$section"
 
-	# The archive, from the raw log: kernel console lines ("[ seconds.micros]
-	# ...") may be printed in the middle of one of its lines, so cut them out
-	# and join what is left (base64 has no '[').
-	archive=$dest/bench.tgz
-	awk '
-		/^@@BENCH archive-begin/ { on = 1; next }
-		/^@@BENCH archive-end/ { on = 0; next }
-		on {
-			sub(/\r$/, "")
-			if ($0 ~ /^\[ *[0-9]+\.[0-9]+\]/)
-				next
-			sub(/\[ *[0-9]+\.[0-9]+\].*$/, "")
-			printf "%s", $0
-		}' "$log" | base64 -d >"$archive" 2>/dev/null || :
-	want=$(sed -n 's/^@@BENCH archive-sha256 \([0-9a-f]*\).*/\1/p' "$log" | tail -n 1)
-	got=$(sha256sum "$archive" | cut -d' ' -f1)
-	if [ -n "$want" ] && [ "$want" = "$got" ] && tar -xzf "$archive" -C "$dest"; then
+	if bench_extract_archive "$log" "$dest"; then
 		rm -rf "$dest/data"
 		mv "$dest/bench-data" "$dest/data"
 	else
-		echo "run-bench: the results archive in $log is missing or damaged" \
-			"(sha256 ${want:-none} expected, $got read)" >&2
+		echo "run-bench: no results from $log" >&2
 		rc=1
 	fi
-	rm -f "$archive"
 	return "$rc"
 }
 
@@ -194,9 +196,58 @@ if [ "$latency_trace" = 1 ] && [ -z "$only" ] && [ "$flavour" = rt ]; then
 	"$top/scripts/run-latency-trace.sh" "${lt_args[@]+"${lt_args[@]}"}" || vm_rc=1
 fi
 
+# Upstream's ntsync.ko against ours on the 7.x RT kernel (issue 15): one
+# more boot, of the scenarios of --only that upstream can run.
+if [ -z "$peer" ]; then
+	peer=$([ "$quick" = 0 ] && echo 1 || echo 0)
+fi
+peer_note=
+peer_table=
+if [ "$peer" = 1 ] && [ "$flavour" = rt ]; then
+	peer_args=()
+	[ "$quick" = 1 ] && peer_args+=(--quick)
+	[ "$accel" = kvm ] && peer_args+=(--kvm)
+	if [ -n "$only" ]; then
+		peer_only=
+		for name in ${only//,/ }; do
+			case ,$peer_scenarios, in
+			*,"$name",*) peer_only=${peer_only:+$peer_only,}$name ;;
+			esac
+		done
+	else
+		peer_only=$peer_scenarios
+	fi
+	if [ -n "$peer_only" ]; then
+		# 2 rounds: about 5 minutes at full size, 1 to 2 with --quick.
+		per_round=$([ "$quick" = 1 ] && echo 1 || echo 3)
+		echo "# bench: the peer run (upstream's ntsync.ko and ours on the 7.x RT kernel):" \
+			"about $((peer_rounds * per_round)) minutes (--no-peer skips it)" >&2
+		peer_rc=0
+		peer_table=$out/bench-peer-table.txt
+		"$top/scripts/run-bench-peer.sh" --smp "$smp" --only "$peer_only" \
+			--rounds "$peer_rounds" \
+			"${peer_args[@]+"${peer_args[@]}"}" \
+			-- "${more_args[@]+"${more_args[@]}"}" >/dev/null || peer_rc=$?
+		case $peer_rc in
+		0) peer_note="peer: ran" ;;
+		3)
+			peer_note="peer: NOT RUN ($(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("reason", "?"))' \
+				"$out/bench-peer.json" 2>/dev/null || echo 'see above'))"
+			echo "run-bench: $peer_note" >&2 ;;
+		*) peer_note="peer: FAIL"; vm_rc=1 ;;
+		esac
+	else
+		peer_note="peer: not run (no scenario of --only that upstream can run)"
+	fi
+fi
+
 cat "$out/bench-table.txt"
+if [ -n "$peer_table" ] && [ -s "$peer_table" ]; then
+	echo
+	cat "$peer_table"
+fi
 echo
 echo "run-bench: JSON $out/bench.json, plots $out/*.svg, log $out/bench.log" \
-	"(VM verdict: $([ "$vm_rc" -eq 0 ] && echo PASS || echo FAIL))"
+	"(VM verdict: $([ "$vm_rc" -eq 0 ] && echo PASS || echo FAIL))${peer_note:+; $peer_note}"
 [ "$vm_rc" -ne 0 ] || "$top/scripts/readme-bench-table.sh" "$out/bench.json" || vm_rc=1
 exit "$vm_rc"
