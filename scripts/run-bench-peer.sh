@@ -12,13 +12,16 @@
 # PI: its ntsync-pi-off row), growth-wait-any, growth-wait-all, growth-wake.
 #
 #   scripts/run-bench-peer.sh [--rounds R] [--quick] [--only NAMES] [--kvm]
-#                             [--smp N] [--offline]
+#                             [--smp N] [--offline] [--ours-ko PATH]
 #                             [-- MORE NTSYNC-BENCH OPTIONS]
 #
 #   --rounds R   rounds per driver, at least 2 (default 2)
 #   --quick      ntsync-bench --quick (small counts)
 #   --only NAMES a comma-separated subset of the scenarios above
 #   --offline    use the cached 7.x kernels only (kernel7-root.sh --offline)
+#   --ours-ko PATH  "ours" is this module (built for the same 7.x kernel,
+#                e.g. from an older commit, for a before/after table)
+#                instead of this checkout's build
 #
 # Output in $NTSYNC_BUILD_DIR/bench (default build/bench):
 #   bench-peer.json       environment, both modules' identities, per series
@@ -45,6 +48,7 @@ usage() {
 }
 
 rounds=2
+ours_ko=
 quick=0
 only=
 offline=()
@@ -63,6 +67,9 @@ while [ $# -gt 0 ]; do
 	--kvm) vm_args+=(--kvm); accel=kvm; shift ;;
 	--smp) [ $# -ge 2 ] || { usage >&2; exit 2; }; smp=$2; shift 2 ;;
 	--offline) offline=(--offline); shift ;;
+	--ours-ko)
+		[ -f "${2:-}" ] || { echo "run-bench-peer: --ours-ko wants a module file" >&2; exit 2; }
+		ours_ko=$(realpath "$2"); shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; bench_args+=("$@"); break ;;
 	*) echo "run-bench-peer: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -102,7 +109,12 @@ rel=$(sed -n 's/^rt //p' <<<"$k7")
 [ -n "$rel" ] || not_run "scripts/kernel7-root.sh named no 7.x rt kernel"
 upstream_ko=$("$top/scripts/kernel7-root.sh" --upstream-ko rt) || upstream_ko=
 [ -n "$upstream_ko" ] && [ -s "$upstream_ko" ] || not_run "no upstream ntsync.ko for $rel (kernel7-root.sh found none in its packages)"
-ours_ko=$("$top/scripts/build-module.sh" "$rel" | tail -n 1)
+if [ -z "$ours_ko" ]; then
+	ours_ko=$("$top/scripts/build-module.sh" "$rel" | tail -n 1)
+elif [ "$(modinfo -F vermagic "$ours_ko" | cut -d' ' -f1)" != "$rel" ]; then
+	echo "run-bench-peer: $ours_ko is not built for $rel" >&2
+	exit 2
+fi
 
 others=$(pgrep -c -x 'qemu-system-x86' || :)
 host="$(nproc) CPUs, loadavg $(cut -d' ' -f1-3 /proc/loadavg), other QEMUs ${others:-0}"
