@@ -15,3 +15,16 @@ with_heartbeat() {
 	wait "$pid" || rc=$?
 	return "$rc"
 }
+
+# The same for a command already running in the background of the caller:
+# wait for it, saying on stdout once a minute that it still runs.
+#   wait_with_heartbeat LABEL PID   -> its exit status
+wait_with_heartbeat() {
+	local label=$1 pid=$2 start rc=0
+	start=$(date +%s)
+	while ! timeout 60 tail --pid="$pid" -f /dev/null; do
+		echo "# $label: still running ($(( $(date +%s) - start )) s)"
+	done
+	wait "$pid" || rc=$?
+	return "$rc"
+}

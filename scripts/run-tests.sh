@@ -361,6 +361,8 @@ if [ ${#progs64[@]} -eq 0 ] || [ ${#progs32[@]} -eq 0 ]; then
 fi
 
 want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
+# shellcheck source=scripts/heartbeat.sh
+. "$top/scripts/heartbeat.sh"
 
 # The 7.x kernels' Debian unstable root (debootstrap, headers, kernels:
 # about 5 minutes the first time, mostly downloads; a day's cache after
@@ -441,7 +443,7 @@ fi
 
 if want rt7; then
 	echo "# Debian 7.x PREEMPT_RT kernel (about 8 minutes; its root takes 5 more the first time)"
-	wait "$k7_pid"
+	wait_with_heartbeat "the 7.x kernels (scripts/kernel7-root.sh)" "$k7_pid"
 	k7_rc=$?
 	rel7=
 	up7=
@@ -470,7 +472,7 @@ fi
 
 if want debug && [ "$run_debug" = 1 ]; then
 	echo "# debug PREEMPT_RT kernel (about 14 minutes; its kernel, when not cached, was being built since the start)"
-	wait "$dk_pid"
+	wait_with_heartbeat "debug kernel build" "$dk_pid"
 	dk_rc=$?
 	sed 's/^/# /' "$logs/debug-kernel.log"
 	kdir=$(tail -n 1 "$logs/debug-kernel.path")
