@@ -8,6 +8,11 @@ tarball=/usr/src/linux-source-6.12.tar.xz
 [ -f "$tarball" ] || { echo "kernel-source: $tarball missing (apt-get install linux-source-6.12)" >&2; exit 1; }
 version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 dir=$cache/src/linux-source-6.12-$version
+mkdir -p "$cache/src"
+# make check runs the lint and the debug kernel build at the same time:
+# one extracts, the other waits for it (the lock goes with this process).
+exec 9>"$cache/src/.lock"
+flock 9
 if [ ! -f "$dir/.extracted" ]; then
 	rm -rf "$dir.tmp"
 	mkdir -p "$dir.tmp"
