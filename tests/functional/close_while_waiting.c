@@ -8,7 +8,7 @@
 
 #include "nt_util.h"
 
-#define SHORT_MS 200u
+#define SHORT_MS 1000u	/* long enough to be seen blocked on a slow host */
 
 NT_TEST(close_object_does_not_wake_wait_any)
 {

@@ -148,7 +148,7 @@ NT_TEST(sa_restart_keeps_the_absolute_deadline)
 
 	install(true);
 	nt_waiter_init(&w, dev, false, &sem, 1, 1);
-	w.timeout = nt_deadline_ms(300);
+	w.timeout = nt_deadline_ms(1000);
 	nt_waiter_start(&w);
 	interrupt(&w);
 	wait_handled(1);

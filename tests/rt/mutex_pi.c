@@ -379,7 +379,7 @@ NT_TEST_TIMEOUT(timed_out_waiter_removes_boost, 60)
 	nt_actor_take(&owner, dev, m, 1);
 
 	/* Alone: the boost goes when the waiter times out. */
-	nt_actor_wait_start(&w80, dev, false, &m, 1, 80, nt_deadline_ms(300));
+	nt_actor_wait_start(&w80, dev, false, &m, 1, 80, nt_deadline_ms(1000));
 	NT_CHECK_SCHED(nt_actor_tid(&owner), NT_FIFO(80));
 	NT_ASSERT_EQ(nt_actor_finish(&w80), -ETIMEDOUT);
 	NT_CHECK_SCHED(nt_actor_tid(&owner), base);
@@ -387,7 +387,7 @@ NT_TEST_TIMEOUT(timed_out_waiter_removes_boost, 60)
 	/* With another waiter: down to the best remaining one. */
 	nt_actor_wait_start(&w60, dev, false, &m, 1, 60,
 			    NTSYNC_TIMEOUT_INFINITE);
-	nt_actor_wait_start(&w80, dev, false, &m, 1, 80, nt_deadline_ms(300));
+	nt_actor_wait_start(&w80, dev, false, &m, 1, 80, nt_deadline_ms(1000));
 	NT_CHECK_SCHED(nt_actor_tid(&owner), NT_FIFO(80));
 	NT_ASSERT_EQ(nt_actor_finish(&w80), -ETIMEDOUT);
 	NT_CHECK_SCHED(nt_actor_tid(&owner), NT_FIFO(60));
@@ -421,7 +421,7 @@ NT_TEST_TIMEOUT(unlocks_without_waiters_keep_pi_exact, 60)
 		/* A waiter that gives up: boost, then back to the base. */
 		nt_actor_take(&owner, dev, m, 1);
 		nt_actor_wait_start(&w80, dev, false, &m, 1, 80,
-				    nt_deadline_ms(200));
+				    nt_deadline_ms(1000));
 		NT_CHECK_SCHED(nt_actor_tid(&owner), NT_FIFO(80));
 		NT_ASSERT_EQ(nt_actor_finish(&w80), -ETIMEDOUT);
 		NT_CHECK_SCHED(nt_actor_tid(&owner), base);
