@@ -4,16 +4,10 @@
 # running, so that a first `make check` is never silent for minutes.
 #   with_heartbeat LABEL LOG CMD [ARGS...]   -> CMD's exit status
 with_heartbeat() {
-	local label=$1 log=$2 pid start rc=0
+	local label=$1 log=$2
 	shift 2
-	start=$(date +%s)
 	"$@" >>"$log" 2>&1 &
-	pid=$!
-	while ! timeout 60 tail --pid="$pid" -f /dev/null; do
-		echo "# $label: still running ($(( $(date +%s) - start )) s)" >&2
-	done
-	wait "$pid" || rc=$?
-	return "$rc"
+	wait_with_heartbeat "$label" "$!" >&2
 }
 
 # The same for a command already running in the background of the caller:

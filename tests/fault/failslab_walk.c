@@ -865,14 +865,6 @@ NT_TEST_TIMEOUT(wait_all_block_mutex_pi, 120)
 /* ---- Mutex release with a PI boost pending --------------------------------- */
 
 /*
- * Main owns mutex M.  B (FIFO 5) waits for M alone; C (FIFO 20) waits for M
- * and an unsignaled event E.  Main is boosted to 20.  Main's UNLOCK (or
- * KILL) hands M to B, since C cannot complete; C still waits for M, so B
- * must now be boosted to 20: a PI record allocated inside main's ioctl
- * (optional: without it the boost is skipped).  Then E is set and B lets M
- * go: C takes both and B falls back to its own FIFO 5.
- */
-/*
  * The new owner's boost record is allocated by whichever of the releasing
  * thread and the woken owner re-evaluates the mutex first (both are
  * correct).  When the woken owner wins, the release makes no allocation and
@@ -890,6 +882,14 @@ static bool repeat_unmet_step(const struct walk *wk, unsigned int *n,
 	return true;
 }
 
+/*
+ * Main owns mutex M.  B (FIFO 5) waits for M alone; C (FIFO 20) waits for M
+ * and an unsignaled event E.  Main is boosted to 20.  Main's UNLOCK (or
+ * KILL) hands M to B, since C cannot complete; C still waits for M, so B
+ * must now be boosted to 20: a PI record allocated inside main's ioctl
+ * (optional: without it the boost is skipped).  Then E is set and B lets M
+ * go: C takes both and B falls back to its own FIFO 5.
+ */
 static void walk_release_pi(const char *path, bool kill)
 {
 	struct walk wk;
