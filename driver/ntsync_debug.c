@@ -7,7 +7,8 @@
  * delay point widens a race window that is too narrow to hit by chance, so
  * that the oracles (KASAN, lockdep, refcount checks) see what happens when
  * an unlucky scheduler stretches it.  A delay may run under a raw spinlock:
- * it busy-waits and never sleeps.  No lock of its own.
+ * it busy-waits and never sleeps; a one-shot sleeping delay is for points
+ * where no lock is held.  No lock of its own.
  */
 
 #include <linux/delay.h>
@@ -38,6 +39,17 @@ module_param_named(debug_delay_left_us, ntsync_delay_us[NTSYNC_DELAY_LEFT],
 MODULE_PARM_DESC(debug_delay_left_us,
 		 "Debug: busy-wait this long after a receiver left its record");
 
+/*
+ * WAIT_ANY, once its entries are queued and before it registers for PI (a
+ * wait claimed meanwhile never registers): one-shot, the first wait that
+ * passes takes the delay and the parameter goes back to 0.  It sleeps, so
+ * a test sees the waiter blocked inside the window.
+ */
+module_param_named(debug_delay_queued_us, ntsync_delay_us[NTSYNC_DELAY_QUEUED],
+		   uint, 0644);
+MODULE_PARM_DESC(debug_delay_queued_us,
+		 "Debug: one wait sleeps this long between queuing and PI registration");
+
 void ntsync_debug_delay(enum ntsync_delay_point point)
 {
 	unsigned int us = READ_ONCE(ntsync_delay_us[point]);
@@ -48,6 +60,15 @@ void ntsync_debug_delay(enum ntsync_delay_point point)
 		udelay(step);
 		us -= step;
 	}
+}
+
+/* A delay point where no lock is held: sleep, once (see above). */
+void ntsync_debug_sleep_once(enum ntsync_delay_point point)
+{
+	unsigned int us = xchg(&ntsync_delay_us[point], 0);
+
+	if (us)
+		fsleep(us);
 }
 
 /* Scribble over a record that is dead now, so a late user reads garbage. */

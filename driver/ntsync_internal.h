@@ -383,14 +383,17 @@ enum {
 enum ntsync_delay_point {
 	NTSYNC_DELAY_SERVED,	/* SEND_PI: a parked receiver was just served */
 	NTSYNC_DELAY_LEFT,	/* RECV: the receiver left its dead record */
+	NTSYNC_DELAY_QUEUED,	/* WAIT_ANY: queued, not yet registered for PI */
 	NTSYNC_NR_DELAYS,
 };
 
 #ifdef NTSYNC_DEBUG
 void ntsync_debug_delay(enum ntsync_delay_point point);
+void ntsync_debug_sleep_once(enum ntsync_delay_point point);
 void ntsync_debug_poison(void *mem, size_t size);
 #else
 static inline void ntsync_debug_delay(enum ntsync_delay_point point) { }
+static inline void ntsync_debug_sleep_once(enum ntsync_delay_point point) { }
 static inline void ntsync_debug_poison(void *mem, size_t size) { }
 #endif
 

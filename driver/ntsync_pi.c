@@ -40,7 +40,8 @@
  * where re-evaluations read the queues), and a waiter queuing needs it
  * only if it runs at a real-time priority itself.  A waiter below that is
  * only registered, so that a boost it receives while it waits is passed on
- * along the chain (ntsync_pi_chain_add_waits_of()).  Threads at normal
+ * along the chain (ntsync_pi_chain_add_waits_of()); a wait satisfied while
+ * it was being queued does not sleep and is not registered.  Threads at normal
  * priorities therefore pay for two short raw sections per contended wait,
  * not for the PI mutex, which in this way stays module-wide without
  * putting every process behind one lock: it serialises the tasks'
@@ -877,7 +878,12 @@ void ntsync_pi_note_leave(struct ntsync_q *q, struct ntsync_obj *obj)
 /* @q was queued and is about to sleep: boost the owners it waits for. */
 void ntsync_pi_wait_queued(struct ntsync_q *q, struct ntsync_pi_work *w)
 {
-	if (!q->has_mutex || !READ_ONCE(ntsync_pi_enabled))
+	/*
+	 * Satisfied already (claimed while being queued): it will not sleep,
+	 * so no boost of ours has a wait to follow.
+	 */
+	if (!q->has_mutex || !READ_ONCE(ntsync_pi_enabled) ||
+	    atomic_read(&q->signaled) != -1)
 		return;
 	raw_spin_lock(&ntsync_pi_waiters_lock);
 	rb_add(&q->pi_node, &ntsync_pi_waiters, ntsync_pi_waiter_less);
@@ -902,16 +908,22 @@ void ntsync_pi_wait_queued(struct ntsync_q *q, struct ntsync_pi_work *w)
  */
 void ntsync_pi_wait_done(struct ntsync_q *q, struct ntsync_pi_work *w)
 {
-	bool followed;
+	bool followed = false;
 
-	if (!q->pi_registered)
+	/*
+	 * A wait claimed before it registered may still have been read by a
+	 * re-evaluation of an armed mutex while it was queued there.
+	 */
+	if (!q->pi_registered && !q->pi_left_armed)
 		return;
-	raw_spin_lock(&ntsync_pi_waiters_lock);
-	rb_erase(&q->pi_node, &ntsync_pi_waiters);
-	RB_CLEAR_NODE(&q->pi_node);
-	followed = q->pi_followed;
-	raw_spin_unlock(&ntsync_pi_waiters_lock);
-	q->pi_registered = false;
+	if (q->pi_registered) {
+		raw_spin_lock(&ntsync_pi_waiters_lock);
+		rb_erase(&q->pi_node, &ntsync_pi_waiters);
+		RB_CLEAR_NODE(&q->pi_node);
+		followed = q->pi_followed;
+		raw_spin_unlock(&ntsync_pi_waiters_lock);
+		q->pi_registered = false;
+	}
 	if (!followed && !q->pi_left_armed)
 		return;
 	/* Also waits for a chain walk that may still use @q. */

@@ -801,6 +801,7 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 	if (q->nr_fds)
 		ret = ntsync_q_fds_register(q);
 
+	ntsync_debug_sleep_once(NTSYNC_DELAY_QUEUED);
 	if (!ret) {
 		ntsync_pi_wait_queued(q, w);
 		ret = ntsync_schedule(q, timeout, realtime);

@@ -13,6 +13,7 @@
 #
 #   scripts/run-bench-peer.sh [--rounds R] [--quick] [--only NAMES] [--kvm]
 #                             [--smp N] [--offline] [--ours-ko PATH]
+#                             [--peer-ko PATH]
 #                             [-- MORE NTSYNC-BENCH OPTIONS]
 #
 #   --rounds R   rounds per driver, at least 2 (default 2)
@@ -22,6 +23,10 @@
 #   --ours-ko PATH  "ours" is this module (built for the same 7.x kernel,
 #                e.g. from an older commit, for a before/after table)
 #                instead of this checkout's build
+#   --peer-ko PATH  the peer is this module instead of upstream's (built
+#                for the same 7.x kernel; e.g. ours from an older commit,
+#                for an A/B of two of our builds in one boot; the table
+#                still says "upstream" for it, the JSON names the file)
 #
 # Output in $NTSYNC_BUILD_DIR/bench (default build/bench):
 #   bench-peer.json       environment, both modules' identities, per series
@@ -49,6 +54,7 @@ usage() {
 
 rounds=2
 ours_ko=
+peer_ko=
 quick=0
 only=
 offline=()
@@ -70,6 +76,9 @@ while [ $# -gt 0 ]; do
 	--ours-ko)
 		[ -f "${2:-}" ] || { echo "run-bench-peer: --ours-ko wants a module file" >&2; exit 2; }
 		ours_ko=$(realpath "$2"); shift 2 ;;
+	--peer-ko)
+		[ -f "${2:-}" ] || { echo "run-bench-peer: --peer-ko wants a module file" >&2; exit 2; }
+		peer_ko=$(realpath "$2"); shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; bench_args+=("$@"); break ;;
 	*) echo "run-bench-peer: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -108,6 +117,7 @@ fi
 rel=$(sed -n 's/^rt //p' <<<"$k7")
 [ -n "$rel" ] || not_run "scripts/kernel7-root.sh named no 7.x rt kernel"
 upstream_ko=$("$top/scripts/kernel7-root.sh" --upstream-ko rt) || upstream_ko=
+[ -z "$peer_ko" ] || upstream_ko=$peer_ko
 [ -n "$upstream_ko" ] && [ -s "$upstream_ko" ] || not_run "no upstream ntsync.ko for $rel (kernel7-root.sh found none in its packages)"
 if [ -z "$ours_ko" ]; then
 	ours_ko=$("$top/scripts/build-module.sh" "$rel" | tail -n 1)

@@ -30,8 +30,6 @@
 #include "ntsync.h"
 
 #define ROUNDS		40
-#define SERVED_PARAM	"/sys/module/ntsync/parameters/debug_delay_served_us"
-#define LEFT_PARAM	"/sys/module/ntsync/parameters/debug_delay_left_us"
 /* Long enough for several signals to land inside the window. */
 #define DELAY_US	"20000"
 
@@ -45,24 +43,12 @@ struct race {
 	struct nt_thread receiver, kicker;
 };
 
-/* Set a delay point if this module has it; false if it does not. */
-static bool set_param(const char *path, const char *us)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return false;
-	NT_ASSERT_GT(fputs(us, f), -1);
-	NT_ASSERT_EQ(fclose(f), 0);
-	return true;
-}
-
 /* Both delay points, or none (a module built without debug hooks). */
 static bool set_delay(const char *us)
 {
-	if (!set_param(SERVED_PARAM, us))
+	if (!nt_module_param_write("debug_delay_served_us", us))
 		return false;
-	NT_ASSERT_TRUE(set_param(LEFT_PARAM, us));
+	NT_ASSERT_TRUE(nt_module_param_write("debug_delay_left_us", us));
 	return true;
 }
 

@@ -333,6 +333,22 @@ bool nt_read_small_file(const char *path, char *buf, size_t size)
 	return true;
 }
 
+bool nt_module_param_write(const char *name, const char *value)
+{
+	size_t len = strlen(value);
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/ntsync/parameters/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (write(fd, value, len) != (ssize_t)len)
+		NT_FAIL("write %s to %s: %s", value, path, strerror(errno));
+	close(fd);
+	return true;
+}
+
 /* Reads a small /proc file of thread @tid into @buf; false if impossible. */
 static bool nt_read_task_file(pid_t tid, const char *name, char *buf,
 			      size_t size)

@@ -145,6 +145,14 @@ void nt_wait_blocked(pid_t tid);
  * if it cannot be opened or is empty. */
 bool nt_read_small_file(const char *path, char *buf, size_t size);
 
+/*
+ * Write @value to the module's parameter @name (under
+ * /sys/module/ntsync/parameters); false if this module has no such
+ * parameter (e.g. a debug delay point in a normal build).  Ends the test if
+ * the parameter is there and the write fails.
+ */
+bool nt_module_param_write(const char *name, const char *value);
+
 /* True if thread @tid is currently asleep in an ioctl (one sample). */
 bool nt_is_blocked(pid_t tid);
 

@@ -15,6 +15,7 @@
  * and removed before the unlock (or the waiter's wait) returns.
  */
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nt_rt.h"
@@ -395,6 +396,71 @@ NT_TEST_TIMEOUT(timed_out_waiter_removes_boost, 60)
 	NT_CHECK_SCHED(nt_actor_tid(&owner), base);
 	NT_ASSERT_EQ(nt_actor_finish(&w60), 0);
 	NT_CHECK_MUTEX(m, 60, 1);
+}
+
+/* The state letter of thread @tid in /proc ('S', 'D', 'R'...), or '?'. */
+static char task_state(pid_t tid)
+{
+	char path[64], buf[512];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	if (!nt_read_small_file(path, buf, sizeof(buf)))
+		return '?';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/*
+ * A real-time waiter whose wait another object satisfies after it was
+ * queued on a mutex but before it registered for PI (such a wait never
+ * registers): a re-evaluation may have counted it meanwhile, and its
+ * leaving must take that boost back.  On the debug kernel a one-shot sleep
+ * (debug_delay_queued_us) holds the waiter in that window while the other
+ * waiter's re-evaluation counts it and the event claims it; elsewhere, or
+ * if the window closed first, the same steps take the ordinary path (it
+ * registers, sleeps and is woken).  Either way the owner ends at the
+ * remaining waiter's priority.
+ */
+NT_TEST_TIMEOUT(waiter_claimed_before_registering_drops_boost, 60)
+{
+	int dev = pi_dev();
+	int m = nt_mutex(dev, 0, 0);
+	int e = nt_event(dev, 0, 0);
+	int fds[2] = { m, e };
+	struct nt_actor owner, w60, w50;
+	struct nt_sched base;
+	uint32_t prev;
+	bool widened;
+
+	base = start_base(&owner, NT_OTHER(4));
+	nt_actor_start(&w60, NT_FIFO(60));
+	nt_actor_start(&w50, NT_FIFO(50));
+	nt_actor_take(&owner, dev, m, 1);
+
+	widened = nt_module_param_write("debug_delay_queued_us", "2000000");
+	nt_actor_wait_start(&w60, dev, false, fds, 2, 60,
+			    NTSYNC_TIMEOUT_INFINITE);
+	nt_actor_wait_start(&w50, dev, false, &m, 1, 50,
+			    NTSYNC_TIMEOUT_INFINITE);
+	/* w60, queued first and better, counts in w50's re-evaluation. */
+	NT_CHECK_SCHED(nt_actor_tid(&owner), NT_FIFO(60));
+	/* 'D': still in the window, not registered (the debug sleep). */
+	nt_diag("waiter claimed %s", task_state(nt_actor_tid(&w60)) == 'D' ?
+		"inside the window (not registered)" :
+		widened ? "after the window closed (registered)" :
+		"while registered (no delay point in this module)");
+	NT_ASSERT_EQ(ntsync_event_set(e, &prev), 0);
+	NT_ASSERT_EQ(nt_actor_finish(&w60), 0);
+	NT_ASSERT_EQ(w60.index, 1u);
+	NT_CHECK_SCHED(nt_actor_tid(&owner), NT_FIFO(50));
+	NT_ASSERT_EQ(nt_actor_unlock(&owner, m, 1), 0);
+	NT_CHECK_SCHED(nt_actor_tid(&owner), base);
+	NT_ASSERT_EQ(nt_actor_finish(&w50), 0);
+	NT_CHECK_MUTEX(m, 50, 1);
+	if (widened)
+		NT_ASSERT_TRUE(nt_module_param_write("debug_delay_queued_us",
+						     "0"));
 }
 
 /*
