@@ -186,9 +186,25 @@ def compare(data):
     return rows, unsupported
 
 
+def paired(so, su, unit):
+    """Round by round (a round runs both drivers back to back): ours /
+    upstream in each round both ran, and in how many of them ours did
+    better.  A sign count is robust to the host's regime changes, which
+    move a whole round's figures."""
+    ratios = []
+    for rnd, vo in sorted(so["by_round"].items()):
+        vu = su["by_round"].get(rnd)
+        if isinstance(vu, (int, float)) and vu:
+            ratios.append(vo / vu)
+    better = sum(1 for r in ratios
+                 if (r > 1 if unit in HIGHER_IS_BETTER else r < 1))
+    return {"ratios": ratios, "ours_better": better, "of": len(ratios)}
+
+
 def make_row(scenario, series, unit, so, su, up_series, label):
     ratio = so["median"] / su["median"] if su["median"] else None
     return {"scenario": scenario, "series": series, "unit": unit,
+            "paired": paired(so, su, unit),
             "better": "higher" if unit in HIGHER_IS_BETTER else "lower",
             "kind": "control" if is_control(scenario, series) else "driver",
             "upstream_series": up_series, "upstream_label": label,
@@ -307,7 +323,7 @@ def render(report):
         f"{(mods['upstream']['sha256'] or '-')[:16]}",
         "",
         f"{'scenario':<16} {'series':<30} {'unit':<7} {'upstream':>9} {'ours':>9} "
-        f"{'ratio':>7}  {'reading':<12} spread u/o",
+        f"{'ratio':>7}  {'reading':<12} spread u/o  ours better",
     ]
     last = None
     for r in report["rows"]:
@@ -316,8 +332,9 @@ def render(report):
         lines.append(
             f"{r['scenario'] if r['scenario'] != last else '':<16} {name:<30} "
             f"{r['unit']:<7} {fmt(r['upstream']['median']):>9} {fmt(r['ours']['median']):>9} "
-            f"{r['ratio']:>6.2f}x  {what:<12} {pct(r['upstream']['spread'])}/"
-            f"{pct(r['ours']['spread'])}")
+            f"{r['ratio']:>6.2f}x  {what:<12} "
+            f"{pct(r['upstream']['spread']) + '/' + pct(r['ours']['spread']):<11} "
+            f"{r['paired']['ours_better']}/{r['paired']['of']} rounds")
         if r["scenario"] == "inversion" and r["kind"] == "driver":
             lines.append(
                 f"{'':<16} {'  worst case':<30} {r['unit']:<7} {fmt(r['upstream']['max']):>9} "
