@@ -40,7 +40,7 @@ while [ "$round" -le "$rounds" ]; do
 			/tmp/window.sh 2>&1 | grep -v '^\[ perf record'
 		bench=$(cat /tmp/bench.pid)
 		while kill -0 "$bench" 2>/dev/null; do sleep 1; done
-		grep -E '^ntsync-bench: .*error|^[a-z-]+ +[a-z0-9-]+ +ntsync' /tmp/bench.out
+		grep -E '^ntsync-bench: .*error|^[a-z0-9-]+ +[a-z0-9-]+ +ntsync' /tmp/bench.out
 		perf report -q -i /tmp/perf.data --stdio --sort dso 2>/dev/null |
 			awk 'NF { print "  dso " $0 }' | head -n 8
 		perf report -q -i /tmp/perf.data --stdio --sort sym 2>/dev/null >/tmp/syms.txt
