@@ -1,5 +1,6 @@
 # Bash functions shared by the host scripts that run the benchmark in the VM
-# (scripts/run-bench.sh, scripts/run-bench-peer.sh), which run under
+# (scripts/run-bench.sh, scripts/run-bench-peer.sh, the profiling tools),
+# which run under
 # set -euo pipefail.  Sourced, not run.
 
 # The scenarios that upstream's ntsync.ko can run too: the peer run's
@@ -37,4 +38,20 @@ bench_extract_archive() {
 		"(sha256 ${want:-none} expected, $got read)" >&2
 	rm -f "$archive"
 	return 1
+}
+
+# bench_k7_pair TOP BUILD OFFLINE: for the profiling tools that boot Debian's 7.x
+# RT kernel with upstream's module and ours (run-ioctl-sleeps.sh,
+# run-perf-profile.sh): build ntsync-bench into BUILD/bench, get the 7.x kernels (OFFLINE
+# "--offline": the cached ones only) and set rel (the RT release),
+# upstream_ko (unless set already: upstream's in-tree module) and ours_ko
+# (unless set already: this checkout's module built for rel).
+bench_k7_pair() {
+	local top=$1 build=$2 k7
+	make -s -C "$top/bench" BUILD="$build"
+	mkdir -p "$build/bench"
+	k7=$("$top/scripts/kernel7-root.sh" ${3:+"$3"})
+	rel=$(sed -n 's/^rt //p' <<<"$k7")
+	[ -n "${upstream_ko:-}" ] || upstream_ko=$("$top/scripts/kernel7-root.sh" --upstream-ko rt)
+	[ -n "${ours_ko:-}" ] || ours_ko=$("$top/scripts/build-module.sh" "$rel" | tail -n 1)
 }

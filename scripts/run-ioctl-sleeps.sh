@@ -14,14 +14,16 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTSYNC_BUILD_DIR:-$top/build}
 out=$build/bench
+# shellcheck source=scripts/bench-lib.sh
+. "$top/scripts/bench-lib.sh"
 rounds=3
-offline=()
+offline=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds)
 		[[ ${2:-} =~ ^[0-9]+$ ]] || { echo "run-ioctl-sleeps: --rounds wants a number" >&2; exit 2; }
 		rounds=$2; shift 2 ;;
-	--offline) offline=(--offline); shift ;;
+	--offline) offline=--offline; shift ;;
 	-h | --help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) break ;;
 	esac
@@ -31,12 +33,9 @@ scenario=${1:-philosophers}
 bench_args=("$@")
 [ ${#bench_args[@]} -gt 0 ] || bench_args=(--trials 2 --trial-ms 500)
 
-make -s -C "$top/bench" BUILD="$build"
-mkdir -p "$out"
-k7=$("$top/scripts/kernel7-root.sh" "${offline[@]+"${offline[@]}"}")
-rel=$(sed -n 's/^rt //p' <<<"$k7")
-upstream_ko=$("$top/scripts/kernel7-root.sh" --upstream-ko rt)
-ours_ko=$("$top/scripts/build-module.sh" "$rel" | tail -n 1)
+upstream_ko=''
+ours_ko=''
+bench_k7_pair "$top" "$build" "$offline"
 # The summary is made in the guest: a whole trace on the emulated serial
 # console is slow and can end in "irq 4: nobody cared".
 "$top/vm/ntsync-vm" --kernel rt7 --mem 2G --quiet --log "$out/ioctl-sleeps.log" \

@@ -18,9 +18,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTSYNC_BUILD_DIR:-$top/build}
 out=$build/bench
+# shellcheck source=scripts/bench-lib.sh
+. "$top/scripts/bench-lib.sh"
 rounds=2
 seconds=4
-offline=()
+offline=
 ours_ko=
 peer_ko=
 while [ $# -gt 0 ]; do
@@ -29,7 +31,7 @@ while [ $# -gt 0 ]; do
 		[[ ${2:-} =~ ^[0-9]+$ ]] || { echo "run-perf-profile: $1 wants a number" >&2; exit 2; }
 		[ "$1" = --rounds ] && rounds=$2 || seconds=$2
 		shift 2 ;;
-	--offline) offline=(--offline); shift ;;
+	--offline) offline=--offline; shift ;;
 	--ours-ko | --peer-ko)
 		[ -f "${2:-}" ] || { echo "run-perf-profile: $1 wants a module file" >&2; exit 2; }
 		[ "$1" = --ours-ko ] && ours_ko=$(realpath "$2") || peer_ko=$(realpath "$2")
@@ -48,12 +50,8 @@ if [ -z "$perf_bin" ] || ! file -L "$perf_bin" | grep -q ELF; then
 	echo "run-perf-profile: needs Debian's perf binary (apt-get install linux-perf)" >&2
 	exit 2
 fi
-make -s -C "$top/bench" BUILD="$build"
-mkdir -p "$out"
-k7=$("$top/scripts/kernel7-root.sh" "${offline[@]+"${offline[@]}"}")
-rel=$(sed -n 's/^rt //p' <<<"$k7")
-[ -n "$peer_ko" ] || peer_ko=$("$top/scripts/kernel7-root.sh" --upstream-ko rt)
-[ -n "$ours_ko" ] || ours_ko=$("$top/scripts/build-module.sh" "$rel" | tail -n 1)
+upstream_ko=$peer_ko
+bench_k7_pair "$top" "$build" "$offline"
 
 # perf, its shared libraries and the loader, under /files/perf.
 files=(--file "$perf_bin:/files/perf/perf")
@@ -66,7 +64,7 @@ done < <(ldd "$perf_bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.
 	--prog-timeout $((rounds * 2 * (seconds + 60) + 120)) \
 	--file "$build/bench/ntsync-bench:/files/ntsync-bench" \
 	--file "$ours_ko:/files/ntsync-ours.ko" \
-	--file "$peer_ko:/files/ntsync-upstream.ko" \
+	--file "$upstream_ko:/files/ntsync-upstream.ko" \
 	"${files[@]}" \
 	-- "$top/bench/profile/perf-profile.sh" "$rounds" "$seconds" "$scenario" "${bench_args[@]}" || :
 "$top/vm/ntsync-vm" --extract perf-profile.sh "$out/perf-profile.log" |

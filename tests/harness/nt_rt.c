@@ -217,15 +217,9 @@ bool nt_pi_param(void)
 
 void nt_pi_param_set(bool on)
 {
-	const char *val = on ? "1\n" : "0\n";
-	int fd = open(NT_PI_PARAM_PATH, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
+	if (!nt_module_param_write("pi", on ? "1\n" : "0\n"))
 		NT_FAIL("open %s for writing: %s", NT_PI_PARAM_PATH,
 			strerror(errno));
-	if (write(fd, val, 2) != 2)
-		NT_FAIL("write %s: %s", NT_PI_PARAM_PATH, strerror(errno));
-	close(fd);
 	if (nt_pi_param() != on)
 		NT_FAIL("%s did not change to %d", NT_PI_PARAM_PATH, on);
 }

@@ -15,9 +15,9 @@
  * and removed before the unlock (or the waiter's wait) returns.
  */
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "nt_chan.h"
 #include "nt_rt.h"
 
 /* Every test here needs PI on; a failed pi=0 test must not leak into the
@@ -398,19 +398,6 @@ NT_TEST_TIMEOUT(timed_out_waiter_removes_boost, 60)
 	NT_CHECK_MUTEX(m, 60, 1);
 }
 
-/* The state letter of thread @tid in /proc ('S', 'D', 'R'...), or '?'. */
-static char task_state(pid_t tid)
-{
-	char path[64], buf[512];
-	const char *p;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	if (!nt_read_small_file(path, buf, sizeof(buf)))
-		return '?';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 /*
  * A real-time waiter whose wait another object satisfies after it was
  * queued on a mutex but before it registered for PI (such a wait never
@@ -446,7 +433,7 @@ NT_TEST_TIMEOUT(waiter_claimed_before_registering_drops_boost, 60)
 	/* w60, queued first and better, counts in w50's re-evaluation. */
 	NT_CHECK_SCHED(nt_actor_tid(&owner), NT_FIFO(60));
 	/* 'D': still in the window, not registered (the debug sleep). */
-	nt_diag("waiter claimed %s", task_state(nt_actor_tid(&w60)) == 'D' ?
+	nt_diag("waiter claimed %s", nt_task_state(nt_actor_tid(&w60)) == 'D' ?
 		"inside the window (not registered)" :
 		widened ? "after the window closed (registered)" :
 		"while registered (no delay point in this module)");
