@@ -231,6 +231,9 @@ int wpool_all_parked(struct wpool *p);
 int wpool_await_wake(struct wpool *p, unsigned int done_before);
 /* Stop and join every waiter, free the pool. */
 void wpool_stop(struct wpool *p);
+/* The same, waking the waiters one release at a time: no call wakes more
+ * than one (a teardown that must not contain a wake-all). */
+void wpool_stop_singly(struct wpool *p);
 
 /* SCHED_FIFO 98..1, then nice -20..19, cycled (138 distinct priorities): a
  * prio_of for wpool_start().  Unprivileged, it needs RLIMIT_RTPRIO >= 98

@@ -33,7 +33,8 @@
  *   wake-all  J times (J = 5; the same priorities): SEM_RELEASE(min(N, W)),
  *             which satisfies and wakes every waiter in one call; they all
  *             queue again;
- *   teardown  replies to everything, stops and joins every thread, closes.
+ *   teardown  replies to everything, stops every thread (the waiters by
+ *             SEM_RELEASE(1) each: no wake-all here) and joins it, closes.
  *
  * The parent stays root: it writes 0 to tracing_max_latency before each
  * phase (only that: the write sets tr->max_latency and nothing else) and,
@@ -406,7 +407,8 @@ static void child_main(const struct lt_opts *opt, unsigned int n)
 	ret = dispatch_stop(&o.d);
 	if (ret)
 		child_fail('T', ret, "SEND_PI: %s", strerror(-ret));
-	wpool_stop(&o.pool);
+	/* One waiter per release: the wake-all phase is the one that wakes all. */
+	wpool_stop_singly(&o.pool);
 	close(o.sem);
 	close(o.ch);
 	close(o.dev);

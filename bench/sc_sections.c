@@ -26,6 +26,11 @@
  *   wake-release   SEM_RELEASE(1) waking the best of those n waiters (the
  *                  wake pass over the queue); the woken waiter queues again.
  *                  The waiters and the measuring thread share CPU 0.
+ *   wait-records   WAIT_ANY satisfied at once (a semaphore with count) by
+ *                  a thread with no boost while n other threads each hold
+ *                  an EVENT_SET_PI boost (one boost record each, checked in
+ *                  the module's pi_records): the start of every wait looks
+ *                  the caller's record up; mean over batches
  *   unlock-pi      final MUTEX_UNLOCK of an uncontended mutex by a
  *                  SCHED_OTHER thread while n sender/receiver pairs do PI
  *                  work (SEND_PI at SCHED_FIFO 1..50 boosting the
@@ -68,12 +73,12 @@ static const unsigned int pi_n[] = { 1, 8, 64 };
 
 enum sec_group {
 	G_REPLY_MISS, G_REPLY_NEWEST, G_REPLY_OLDEST, G_TOKEN, G_QUEUE,
-	G_WAKE, G_UNLOCK, G_COUNT,
+	G_WAKE, G_RECORDS, G_UNLOCK, G_COUNT,
 };
 
 static const char *const sec_names[G_COUNT] = {
 	"reply-miss", "reply-newest", "reply-oldest", "token-rtt",
-	"queue-wait", "wake-release", "unlock-pi",
+	"queue-wait", "wake-release", "wait-records", "unlock-pi",
 };
 
 struct sec_run {
@@ -490,6 +495,160 @@ stop:
 	close(sem);
 }
 
+/* ---- A wait's start while n threads hold an EVENT_SET_PI boost -------- */
+
+#define RC_RECORDS	"/sys/class/misc/ntsync/stats/pi_records"
+#define RC_BOOST_PRIO	1
+
+struct rc_pool {
+	int dev;
+	int event;		/* auto-reset: each EVENT_SET_PI wakes one holder */
+	int quiet;		/* a semaphore that never runs out */
+	atomic_uint boosted;	/* futex: holders woken with their boost */
+	struct gate release;	/* open: the holders end their boosts */
+	atomic_int err;		/* first error (negative errno) */
+	pthread_t *th;
+	unsigned int started;
+};
+
+/* The module's live boost records, or -1 if it does not say. */
+static long rc_records(void)
+{
+	FILE *f = fopen(RC_RECORDS, "re");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Take one EVENT_SET_PI boost, hold it until released, end it by waiting. */
+static void *rc_holder_main(void *arg)
+{
+	struct rc_pool *pool = arg;
+	int expected = 0, ret;
+	uint32_t idx;
+
+	ret = ntsync_wait_any(pool->dev, &pool->event, 1, BENCH_WAIT_OWNER, 0,
+			      NTSYNC_TIMEOUT_INFINITE, 0, &idx);
+	if (ret)
+		atomic_compare_exchange_strong(&pool->err, &expected, ret);
+	atomic_fetch_add(&pool->boosted, 1);
+	futex_wake(&pool->boosted, 1);
+	gate_wait(&pool->release);
+	/* The start of the next wait ends the boost: no record outlives us. */
+	ntsync_wait_any(pool->dev, &pool->quiet, 1, BENCH_WAIT_OWNER, 0, 0, 0,
+			&idx);
+	return NULL;
+}
+
+/* Start holder @i and hand it its boost; 0 or a negative errno. */
+static int rc_holder_add(struct rc_pool *pool, unsigned int i)
+{
+	uint64_t end = now_ns() + 10000000000ull;
+	int ret;
+
+	ret = thread_start_stack(&pool->th[i], rc_holder_main, pool, SEC_STACK);
+	if (ret)
+		return ret;
+	pool->started++;
+	ret = ntsync_event_set_pi(pool->event, SCHED_FIFO, RC_BOOST_PRIO);
+	if (ret)
+		return ret;
+	while (atomic_load(&pool->boosted) == i) {
+		futex_wait(&pool->boosted, i, 100000000ull);
+		if (now_ns() > end)
+			return -ETIMEDOUT;
+	}
+	return atomic_load(&pool->err);
+}
+
+static void rc_stop(struct rc_pool *pool)
+{
+	unsigned int i;
+	uint32_t prev;
+
+	gate_open(&pool->release);
+	/* A holder still waiting for its boost ends with this one. */
+	for (i = atomic_load(&pool->boosted); i < pool->started; i++)
+		ntsync_event_set(pool->event, &prev);
+	for (i = 0; i < pool->started; i++)
+		pthread_join(pool->th[i], NULL);
+	free(pool->th);
+	if (pool->event >= 0)
+		close(pool->event);
+	if (pool->quiet >= 0)
+		close(pool->quiet);
+}
+
+static void rc_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
+{
+	struct series *s = r->row[G_RECORDS][p];
+	unsigned int n = sec_n[p], i, smp, k;
+	uint64_t t_setup = now_ns(), budget_end = 0;
+	struct rc_pool pool = { .dev = r->dev, .event = -1, .quiet = -1 };
+	long before = rc_records(), live;
+	char why[128];
+	uint32_t idx;
+	int ret = 0;
+
+	gate_init(&pool.release);
+	pool.th = calloc(n, sizeof(*pool.th));
+	pool.event = ntsync_event_create(r->dev, 0, 0);
+	pool.quiet = ntsync_sem_create(r->dev, 0x7fffffff, 0x7fffffff);
+	if (!pool.th || pool.event < 0 || pool.quiet < 0) {
+		series_error(s, "setup: %s", !pool.th ? "out of memory" :
+			     strerror(-(pool.event < 0 ? pool.event : pool.quiet)));
+		goto stop;
+	}
+	for (i = 0; i < n && !ret; i++)
+		ret = rc_holder_add(&pool, i);
+	if (ret) {
+		snprintf(why, sizeof(why), "holder %u: %s", i - 1, strerror(-ret));
+		if (sec_resource_error(ret))
+			sec_cut(r, G_RECORDS, G_RECORDS, p, n, why);
+		else
+			series_error(s, "%s", why);
+		goto stop;
+	}
+	live = rc_records();
+	if (before >= 0 && live >= 0 && live - before < (long)n) {
+		series_error(s, "pi_records went from %ld to %ld with %u boosted holders",
+			     before, live, n);
+		goto stop;
+	}
+	*setup_ns = now_ns() - t_setup;
+	sec_progress("records", n, *setup_ns);
+
+	sec_sampling(r, true);
+	for (smp = 0; smp < r->cfg->growth_samples + SEC_WARMUP; smp++) {
+		uint64_t t0, t1;
+
+		if (sec_out_of_time(r, smp, &budget_end)) {
+			series_extra_text(s, "budget", "hit");
+			break;
+		}
+		t0 = now_ns();
+		for (k = 0; k < SEC_BATCH && !ret; k++)
+			ret = ntsync_wait_any(r->dev, &pool.quiet, 1,
+					      BENCH_WAIT_OWNER, 0, 0, 0, &idx);
+		t1 = now_ns();
+		if (ret) {
+			series_error(s, "WAIT_ANY on a signaled semaphore: %s",
+				     strerror(-ret));
+			break;
+		}
+		if (smp >= SEC_WARMUP)
+			series_push(s, (double)(t1 - t0) / 1e3 / SEC_BATCH);
+	}
+	sec_sampling(r, false);
+stop:
+	rc_stop(&pool);
+}
+
 /* ---- MUTEX_UNLOCK while n pairs do PI work ---------------------------- */
 
 struct pw_shared {
@@ -686,12 +845,44 @@ static void sec_drop_cut(struct sec_run *r)
 /* Run point @p of a group with a setup-time estimate; @last_* carry it. */
 typedef void (*sec_point_fn)(struct sec_run *r, unsigned int p, uint64_t *setup_ns);
 
+/*
+ * Whether groups @first..@last (one curve) run: all of them, unless
+ * NTSYNC_BENCH_SECTIONS names some (comma-separated; a developer's A/B of
+ * one curve).  The rows of a curve left out say so.
+ */
+static bool sec_selected(struct sec_run *r, int first, int last)
+{
+	const char *list = getenv("NTSYNC_BENCH_SECTIONS"), *at;
+	unsigned int p;
+	int g;
+
+	if (!list)
+		return true;
+	for (g = first; g <= last; g++) {
+		size_t len = strlen(sec_names[g]);
+
+		for (at = list; (at = strstr(at, sec_names[g])); at += len)
+			if ((at == list || at[-1] == ',') &&
+			    (!at[len] || at[len] == ','))
+				return true;
+	}
+	for (g = first; g <= last; g++)
+		for (p = 0; p < SEC_MAX_POINTS; p++)
+			if (r->row[g][p])
+				series_unsupported(r->row[g][p],
+						   "not in NTSYNC_BENCH_SECTIONS=%s",
+						   list);
+	return false;
+}
+
 static void sec_curve(struct sec_run *r, int first, int last, sec_point_fn fn)
 {
 	uint64_t last_ns = 0;
 	unsigned int last_n = 0, p;
 	char why[128];
 
+	if (!sec_selected(r, first, last))
+		return;
 	for (p = 0; p < r->npoints; p++) {
 		uint64_t setup = 0;
 
@@ -753,6 +944,8 @@ void run_raw_sections(const struct bench_cfg *cfg, struct result *res)
 				series_unsupported(r->row[G_QUEUE][p], "%s", why);
 			if (r->row[G_WAKE][p])
 				series_unsupported(r->row[G_WAKE][p], "%s", why);
+			if (r->row[G_RECORDS][p])
+				series_unsupported(r->row[G_RECORDS][p], "%s", why);
 			if (r->row[G_UNLOCK][p])
 				series_unsupported(r->row[G_UNLOCK][p], "%s", why);
 		}
@@ -775,11 +968,11 @@ void run_raw_sections(const struct bench_cfg *cfg, struct result *res)
 		r->meas_prio = SEC_TOP_PRIO;
 		sec_curve(r, G_QUEUE, G_WAKE, qw_point);
 		r->meas_prio = 0;
+		sec_curve(r, G_RECORDS, G_RECORDS, rc_point);
 	}
 	pthread_setaffinity_np(pthread_self(), sizeof(r->affinity), &r->affinity);
 
-	if (r->rt) {
-
+	if (r->rt && sec_selected(r, G_UNLOCK, G_UNLOCK)) {
 		mtx = ntsync_mutex_create(r->dev, 0, 0);
 		if (mtx < 0) {
 			series_error(r->row[G_UNLOCK][0], "CREATE_MUTEX: %s",

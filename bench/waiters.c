@@ -139,17 +139,29 @@ int wpool_await_wake(struct wpool *p, unsigned int done_before)
 	return atomic_load(&p->err);
 }
 
-void wpool_stop(struct wpool *p)
+/* Stop the waiters with releases of @batch counts each. */
+static void wpool_stop_by(struct wpool *p, unsigned int batch)
 {
 	unsigned int i;
 	uint32_t prev;
 
 	atomic_store(&p->stop, 1);
-	if (p->started)
-		ntsync_sem_release(p->sem, p->started, &prev);
+	for (i = 0; i < p->started; i += batch)
+		ntsync_sem_release(p->sem, p->started - i < batch ?
+				   p->started - i : batch, &prev);
 	for (i = 0; i < p->started; i++)
 		pthread_join(p->w[i].th, NULL);
 	free(p->w);
 	p->w = NULL;
 	p->started = 0;
+}
+
+void wpool_stop(struct wpool *p)
+{
+	wpool_stop_by(p, p->started ? p->started : 1);
+}
+
+void wpool_stop_singly(struct wpool *p)
+{
+	wpool_stop_by(p, 1);
 }

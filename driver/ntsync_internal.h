@@ -192,6 +192,16 @@ struct ntsync_obj {
 	struct ntsync_wq all_waiters;
 };
 
+/*
+ * A per-task record's place in a tree keyed by the task's address (the
+ * boost records of ntsync_pi.c): O(log n) look-ups under the tree's lock.
+ */
+struct ntsync_task_node {
+	struct rb_node node;
+	/* The key; whoever owns the node keeps the task referenced. */
+	struct task_struct *task;
+};
+
 struct ntsync_q_entry {
 	/*
 	 * In obj->any_waiters or obj->all_waiters, under the lock that owns
@@ -578,6 +588,9 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Internals exercised by ntsync_kunit.c. */
+struct ntsync_task_node *ntsync_task_tree_find(const struct rb_root *root,
+					       const struct task_struct *task);
+void ntsync_task_tree_add(struct rb_root *root, struct ntsync_task_node *tn);
 void ntsync_wq_insert(struct ntsync_wq *wq, struct ntsync_q_entry *entry);
 void ntsync_wq_remove(struct ntsync_wq *wq, struct ntsync_q_entry *entry);
 void ntsync_wq_sweep(struct ntsync_wq *wq);

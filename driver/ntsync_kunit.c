@@ -10,6 +10,8 @@
  */
 
 #include <kunit/test.h>
+#include <linux/log2.h>
+#include <linux/minmax.h>
 #include <linux/rbtree.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -779,6 +781,73 @@ static void ntsync_test_channel_receiver_requeue_bound(struct kunit *test)
 			  RB_EMPTY_ROOT(&ch->u.channel.receivers.rb_root));
 }
 
+/* ---- The tree of per-task records (ntsync_pi.c) --------------------- */
+
+#define NTSYNC_TEST_TASKS	256
+
+/* Depth of the deepest node under @node. */
+static unsigned int ntsync_test_depth(const struct rb_node *node)
+{
+	if (!node)
+		return 0;
+	return 1 + max(ntsync_test_depth(node->rb_left),
+		       ntsync_test_depth(node->rb_right));
+}
+
+/*
+ * Records added in a scrambled order are all found, in address order, in a
+ * balanced tree; those removed are not found any more, the others still are.
+ * The keys are stand-in addresses, never dereferenced.
+ */
+static void ntsync_test_task_tree(struct kunit *test)
+{
+	struct task_struct *stranger;
+	struct ntsync_task_node *tn;
+	struct rb_root root = RB_ROOT;
+	struct rb_node *node;
+	uintptr_t last = 0;
+	unsigned int i, n;
+	char *keys;
+
+	keys = kunit_kzalloc(test, NTSYNC_TEST_TASKS + 1, GFP_KERNEL);
+	tn = kunit_kcalloc(test, NTSYNC_TEST_TASKS, sizeof(*tn), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, keys);
+	KUNIT_ASSERT_NOT_NULL(test, tn);
+	for (i = 0; i < NTSYNC_TEST_TASKS; i++) {
+		/* 97 is coprime with 256: every key once, out of order. */
+		tn[i].task = (struct task_struct *)&keys[(i * 97) % NTSYNC_TEST_TASKS];
+		KUNIT_EXPECT_NULL(test, ntsync_task_tree_find(&root, tn[i].task));
+		ntsync_task_tree_add(&root, &tn[i]);
+	}
+	n = 0;
+	for (node = rb_first(&root); node; node = rb_next(node), n++) {
+		uintptr_t key = (uintptr_t)rb_entry(node, struct ntsync_task_node,
+						    node)->task;
+
+		KUNIT_EXPECT_GT(test, key, last);
+		last = key;
+	}
+	KUNIT_EXPECT_EQ(test, n, NTSYNC_TEST_TASKS);
+	/* A red-black tree of n nodes is at most 2 log2(n + 1) deep. */
+	KUNIT_EXPECT_LE(test, ntsync_test_depth(root.rb_node),
+			2 * ilog2(NTSYNC_TEST_TASKS + 1) + 2);
+	for (i = 0; i < NTSYNC_TEST_TASKS; i++)
+		KUNIT_EXPECT_PTR_EQ(test, ntsync_task_tree_find(&root, tn[i].task),
+				    &tn[i]);
+	/* An address that is no record's. */
+	stranger = (struct task_struct *)&keys[NTSYNC_TEST_TASKS];
+	KUNIT_EXPECT_NULL(test, ntsync_task_tree_find(&root, stranger));
+
+	for (i = 0; i < NTSYNC_TEST_TASKS; i += 2)
+		rb_erase(&tn[i].node, &root);
+	for (i = 0; i < NTSYNC_TEST_TASKS; i++)
+		KUNIT_EXPECT_PTR_EQ(test, ntsync_task_tree_find(&root, tn[i].task),
+				    i % 2 ? &tn[i] : NULL);
+	for (i = 1; i < NTSYNC_TEST_TASKS; i += 2)
+		rb_erase(&tn[i].node, &root);
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&root));
+}
+
 static struct kunit_case ntsync_test_cases[] = {
 	KUNIT_CASE(ntsync_test_waiter_order),
 	KUNIT_CASE(ntsync_test_waiter_resort),
@@ -786,6 +855,7 @@ static struct kunit_case ntsync_test_cases[] = {
 	KUNIT_CASE(ntsync_test_wq_insert_remove),
 	KUNIT_CASE(ntsync_test_wq_requeue),
 	KUNIT_CASE(ntsync_test_pi_work_pool),
+	KUNIT_CASE(ntsync_test_task_tree),
 	KUNIT_CASE(ntsync_test_channel_order),
 	KUNIT_CASE(ntsync_test_channel_tokens),
 	KUNIT_CASE(ntsync_test_channel_token_cap),

@@ -23,8 +23,9 @@
  *     of blocked waiters.  Taken with no other ntsync lock held, since
  *     setting a task's attributes takes scheduler locks and must never run
  *     under a raw spinlock.
- *   ntsync_boost_lock (raw spinlock) protects the table of records, so the
- *     wait path can look a task up without the mutex; pointer updates only.
+ *   ntsync_boost_lock (raw spinlock) protects the tree of records (an
+ *     rb-tree by task: O(log n) under the lock, however many tasks hold a
+ *     boost), so the wait path can look a task up without the mutex.
  *     Records are inserted and removed with both locks held.
  *   ntsync_pi_waiters_lock (raw spinlock) protects the registry of blocked
  *     waits that include a mutex: an rb-tree by (task, wait), O(log n)
@@ -57,7 +58,6 @@
 
 #include <linux/capability.h>
 #include <linux/file.h>
-#include <linux/hashtable.h>
 #include <linux/module.h>
 #include <linux/rtmutex.h>
 #include <linux/sched.h>
@@ -98,14 +98,15 @@ struct ntsync_sched_base {
 struct ntsync_boost {
 	/* Allocated from ntsync_event_pi (staged by EVENT_SET_PI), else pi_owner. */
 	bool staged_cache;
-	/* In ntsync_boosts while live; under both PI locks. */
-	struct hlist_node hnode;
+	/*
+	 * Its task (referenced while the record is live) and its place in
+	 * ntsync_boosts, keyed by that task; the place under both PI locks.
+	 */
+	struct ntsync_task_node tn;
 	/* In ntsync_boost_ages while live, oldest first; under pi_mutex. */
 	struct list_head age_node;
 	/* In a pi_work pool or free list, or a q's discard list. */
 	struct list_head work_node;
-	/* Referenced while the record is live. */
-	struct task_struct *task;
 	struct ntsync_sched_base base;
 	/* obj->u.mutex.pi_node of the mutexes contributing to this task. */
 	struct list_head mutexes;
@@ -125,7 +126,7 @@ struct ntsync_boost {
 static DEFINE_RT_MUTEX(ntsync_pi_mutex);
 static DEFINE_RAW_SPINLOCK(ntsync_boost_lock);
 /* Live records by task; see the locking rules above. */
-static DEFINE_HASHTABLE(ntsync_boosts, 6);
+static struct rb_root ntsync_boosts = RB_ROOT;
 /* Live records, least recently checked first; under ntsync_pi_mutex. */
 static LIST_HEAD(ntsync_boost_ages);
 /* Blocked waits that include a mutex, by (task, q). */
@@ -203,8 +204,8 @@ void ntsync_pi_work_finish(struct ntsync_pi_work *w)
 	list_splice_init(&w->pool, &w->to_free);
 	list_for_each_entry_safe(rec, tmp, &w->to_free, work_node) {
 		list_del(&rec->work_node);
-		if (rec->task)
-			put_task_struct(rec->task);
+		if (rec->tn.task)
+			put_task_struct(rec->tn.task);
 		ntsync_boost_free(rec);
 	}
 	if (w->put_task)
@@ -218,16 +219,53 @@ void ntsync_pi_discard(struct ntsync_q *q, struct ntsync_boost *rec)
 	list_add(&rec->work_node, &q->pi_discard);
 }
 
-static struct ntsync_boost *ntsync_boost_find(struct task_struct *task)
+/*
+ * The tree of per-task records, keyed by the task's address: O(log n) in
+ * the number of records, whoever creates them.  The caller holds the
+ * tree's lock (ntsync_boost_lock for the boost records).
+ */
+VISIBLE_IF_KUNIT struct ntsync_task_node *
+ntsync_task_tree_find(const struct rb_root *root, const struct task_struct *task)
 {
-	struct ntsync_boost *rec;
+	struct rb_node *node = root->rb_node;
 
-	lockdep_assert_held(&ntsync_boost_lock);
-	hash_for_each_possible(ntsync_boosts, rec, hnode, (unsigned long)task) {
-		if (rec->task == task)
-			return rec;
+	while (node) {
+		struct ntsync_task_node *tn = rb_entry(node, struct ntsync_task_node,
+						       node);
+
+		if (task == tn->task)
+			return tn;
+		node = (uintptr_t)task < (uintptr_t)tn->task ?
+			node->rb_left : node->rb_right;
 	}
 	return NULL;
+}
+
+/* Add @tn, whose task has no node in @root yet. */
+VISIBLE_IF_KUNIT void ntsync_task_tree_add(struct rb_root *root,
+					   struct ntsync_task_node *tn)
+{
+	struct rb_node **link = &root->rb_node, *parent = NULL;
+
+	while (*link) {
+		struct ntsync_task_node *at = rb_entry(*link, struct ntsync_task_node,
+						       node);
+
+		parent = *link;
+		link = (uintptr_t)tn->task < (uintptr_t)at->task ?
+			&parent->rb_left : &parent->rb_right;
+	}
+	rb_link_node(&tn->node, parent, link);
+	rb_insert_color(&tn->node, root);
+}
+
+static struct ntsync_boost *ntsync_boost_find(struct task_struct *task)
+{
+	struct ntsync_task_node *tn;
+
+	lockdep_assert_held(&ntsync_boost_lock);
+	tn = ntsync_task_tree_find(&ntsync_boosts, task);
+	return tn ? container_of(tn, struct ntsync_boost, tn) : NULL;
 }
 
 /* @task's attributes now, in the form a base keeps them. */
@@ -320,8 +358,8 @@ static void ntsync_boost_ended(struct ntsync_boost *rec)
 	if (rec->applied_prio == NTSYNC_NO_BOOST)
 		return;
 	ntsync_stat_add(NTSYNC_STAT_PI_BOOSTS_RESTORED, 1);
-	trace_ntsync_pi_boost(rec->task, rec->applied_prio,
-			      READ_ONCE(rec->task->normal_prio),
+	trace_ntsync_pi_boost(rec->tn.task, rec->applied_prio,
+			      READ_ONCE(rec->tn.task->normal_prio),
 			      NTSYNC_TRACE_RESTORED);
 	rec->applied_prio = NTSYNC_NO_BOOST;
 	rec->applied_policy = 0;
@@ -344,9 +382,9 @@ static void ntsync_boost_rebase(struct ntsync_boost *rec,
 	 * The caller's own change, decided but not applied yet (perhaps
 	 * with a record retired meanwhile): nothing to compare.
 	 */
-	if (w->self_rec && w->self_rec->task == rec->task)
+	if (w->self_rec && w->self_rec->tn.task == rec->tn.task)
 		return;
-	ntsync_sched_read(rec->task, &now);
+	ntsync_sched_read(rec->tn.task, &now);
 	if (ntsync_sched_is_ours(rec, &now))
 		return;
 	/*
@@ -372,7 +410,7 @@ static void ntsync_boost_retire(struct ntsync_boost *rec,
 {
 	lockdep_assert_held(&ntsync_pi_mutex);
 	raw_spin_lock(&ntsync_boost_lock);
-	hash_del(&rec->hnode);
+	rb_erase(&rec->tn.node, &ntsync_boosts);
 	raw_spin_unlock(&ntsync_boost_lock);
 	list_del(&rec->age_node);
 	ntsync_stat_add(NTSYNC_STAT_PI_RECORDS, -1);
@@ -400,7 +438,7 @@ static void ntsync_boost_sweep(struct ntsync_pi_work *w)
 		if (!rec)
 			return;
 		list_move_tail(&rec->age_node, &ntsync_boost_ages);
-		if (!(READ_ONCE(rec->task->flags) & PF_EXITING) ||
+		if (!(READ_ONCE(rec->tn.task->flags) & PF_EXITING) ||
 		    !list_empty(&rec->mutexes))
 			continue;
 		for (slot = 0; slot < NTSYNC_NR_SLOTS; slot++) {
@@ -448,7 +486,7 @@ static struct ntsync_boost *ntsync_boost_get(struct task_struct *task,
 
 	/* The record's reference on the task; dropped when it is freed. */
 	get_task_struct(task);
-	rec->task = task;
+	rec->tn.task = task;
 	/*
 	 * The caller's own record may have retired earlier in this section,
 	 * its restore still pending (ntsync_pi_unlock()): the task still runs
@@ -456,7 +494,7 @@ static struct ntsync_boost *ntsync_boost_get(struct task_struct *task,
 	 * (Seen in a trace: a record created with a boost as its base, and
 	 * the task left boosted for good once that record restored it.)
 	 */
-	if (w->self_rec && w->self_rec->task == task)
+	if (w->self_rec && w->self_rec->tn.task == task)
 		rec->base = w->self_rec->base;
 	else
 		ntsync_sched_read(task, &rec->base);
@@ -469,7 +507,7 @@ static struct ntsync_boost *ntsync_boost_get(struct task_struct *task,
 	rec->applied_policy = 0;
 
 	raw_spin_lock(&ntsync_boost_lock);
-	hash_add(ntsync_boosts, &rec->hnode, (unsigned long)task);
+	ntsync_task_tree_add(&ntsync_boosts, &rec->tn);
 	raw_spin_unlock(&ntsync_boost_lock);
 	list_add_tail(&rec->age_node, &ntsync_boost_ages);
 	ntsync_stat_add(NTSYNC_STAT_PI_RECORDS, 1);
@@ -536,7 +574,7 @@ static void ntsync_boost_account(struct ntsync_boost *rec, int best)
 		reason = NTSYNC_TRACE_RESTORED;
 		ntsync_stat_add(NTSYNC_STAT_PI_BOOSTS_RESTORED, 1);
 	}
-	trace_ntsync_pi_boost(rec->task, old, new, reason);
+	trace_ntsync_pi_boost(rec->tn.task, old, new, reason);
 }
 
 /* No record for @task: its boost to @prio is skipped (transiently). */
@@ -584,13 +622,13 @@ static bool ntsync_boost_update(struct ntsync_boost *rec,
 		  (best != NTSYNC_NO_BOOST && policy != rec->applied_policy);
 	if (changed) {
 		ntsync_boost_account(rec, best);
-		if (rec->task == current) {
+		if (rec->tn.task == current) {
 			/* Our own change: applied by ntsync_pi_unlock(). */
 			w->self_rec = rec;
 			w->self_prio = best;
 			w->self_policy = policy;
 		} else {
-			ntsync_sched_apply(rec->task, policy, best, &rec->base);
+			ntsync_sched_apply(rec->tn.task, policy, best, &rec->base);
 		}
 		rec->applied_prio = best;
 		rec->applied_policy = policy;
@@ -786,11 +824,11 @@ static void ntsync_pi_reevaluate(struct ntsync_obj *mutex,
 		mutex->u.mutex.pi_armed = true;
 	ntsync_unlock_obj(dev, mutex, all);
 
-	if (old && (!owner || old->task != owner || best == NTSYNC_NO_BOOST)) {
+	if (old && (!owner || old->tn.task != owner || best == NTSYNC_NO_BOOST)) {
 		list_del(&mutex->u.mutex.pi_node);
 		mutex->u.mutex.pi_target = NULL;
 		if (ntsync_boost_update(old, w))
-			ntsync_pi_chain_add_waits_of(old->task);
+			ntsync_pi_chain_add_waits_of(old->tn.task);
 	}
 
 	if (owner && best != NTSYNC_NO_BOOST) {
@@ -1069,17 +1107,22 @@ void ntsync_pi_consume_event(struct ntsync_device *dev, struct ntsync_q *q,
 /* A device is closing: the slot boosts that came from it end now. */
 void ntsync_pi_device_release(struct ntsync_device *dev)
 {
-	struct ntsync_boost *rec;
-	struct hlist_node *tmp;
+	struct rb_node *node, *next;
 	struct ntsync_pi_work w;
-	int bkt, slot;
+	int slot;
 
 	ntsync_pi_work_init(&w);
 	rt_mutex_lock(&ntsync_pi_mutex);
-	/* Insertions and removals need this mutex: safe to walk. */
-	hash_for_each_safe(ntsync_boosts, bkt, tmp, rec, hnode) {
+	/*
+	 * Insertions and removals need this mutex, so the tree holds still
+	 * but for @rec retiring itself below: take its successor first.
+	 */
+	for (node = rb_first(&ntsync_boosts); node; node = next) {
+		struct ntsync_boost *rec = rb_entry(node, struct ntsync_boost,
+						    tn.node);
 		bool hit = false;
 
+		next = rb_next(node);
 		for (slot = 0; slot < NTSYNC_NR_SLOTS; slot++) {
 			if (rec->slots[slot].dev != dev)
 				continue;
@@ -1099,7 +1142,7 @@ void ntsync_pi_device_release(struct ntsync_device *dev)
 /* Every object and device is gone by now, and with them every record. */
 void ntsync_pi_exit(void)
 {
-	WARN_ON(!hash_empty(ntsync_boosts));
+	WARN_ON(!RB_EMPTY_ROOT(&ntsync_boosts));
 	WARN_ON(!list_empty(&ntsync_boost_ages));
 	WARN_ON(!RB_EMPTY_ROOT(&ntsync_pi_waiters));
 }

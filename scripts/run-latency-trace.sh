@@ -7,8 +7,8 @@
 # (scripts/build-debug-kernel.sh: cached, 20 to 40 minutes when it is not)
 # with ftrace=preemptirqsoff and the module, and runs build/bench/latency-trace
 # there (bench/latency_trace.c), ROUNDS rounds of n = 1, NMAX alternately.
-# A round at n = 10000 takes 15 to 20 minutes under TCG (setting up and
-# ending 11000 threads under KASAN and lockdep): about 35 minutes in all.
+# A round at n = 10000 takes 18 to 36 minutes under TCG (setting up and
+# ending 11000 threads under KASAN and lockdep): 35 to 70 minutes in all.
 #
 #   scripts/run-latency-trace.sh [--rounds R] [--n NMAX] [--iters K]
 #                                [--uid UID] [--kvm]
@@ -70,10 +70,11 @@ rm -f "$log" "$log.summary" "$out"/latency-trace.json "$out"/latency-trace.txt \
 # while another vCPU runs them has crashed the guest (tests/rt/trace_events.c).
 # During the run the program only writes 0 to tracing_max_latency and reads.
 # 11000 threads under KASAN (32 KiB kernel stacks): 2 GiB of guest memory.
-# Measured: 1080 s for a round at n = 10000, the host shared with another VM.
-per_round=$((nmax * 3 / 20 + 180))
+# Measured: 1080 s for a round at n = 10000, the host shared with another
+# VM; 2118 s (setup 980 s, teardown 1000 s) in a later run; 491 s at 2000.
+per_round=$((nmax / 4 + 300))
 timeout=$((rounds * per_round + 300))
-echo "# latency-trace: about $((rounds * nmax / 600 + 2)) minutes in the debug kernel's VM" \
+echo "# latency-trace: about $((rounds * nmax / 300 + 2)) minutes in the debug kernel's VM" \
 	"(at most $((timeout / 60)))" >&2
 vm_rc=0
 "$top/vm/ntsync-vm" --kernel "$kdir/arch/x86/boot/bzImage" --module "$module" \
