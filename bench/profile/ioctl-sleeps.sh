@@ -75,7 +75,7 @@ while [ "$round" -le "$rounds" ]; do
 		echo 1 >$T/tracing_on
 		echo "ioctl-sleeps: round $round, $drv"
 		/files/ntsync-bench --only "$scenario" "$@" 2>&1 |
-			grep -E '^ntsync-bench: .*error|^[a-z-]+ +[a-z0-9]+ +ntsync'
+			grep -E '^ntsync-bench: .*error|^[a-z0-9-]+ +[a-z0-9-]+ +ntsync'
 		echo 0 >$T/tracing_on
 		echo 0 >$T/events/enable
 		summarize <$T/trace
