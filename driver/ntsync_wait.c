@@ -427,6 +427,15 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 
 	ntsync_assert_owned(obj);
 
+	/*
+	 * Nothing to hand over: no waiter can be satisfied now, so its order
+	 * does not matter yet, and the bounded re-check waits for a pass that
+	 * can wake (the bound of ntsync_wq_sweep() counts such passes).  An
+	 * owned mutex can still go to a waiter of its owner: walked below.
+	 */
+	if (obj->type != NTSYNC_TYPE_MUTEX && !ntsync_obj_is_signaled(obj, 0))
+		return;
+
 	ntsync_wq_walk_init(&any_walk, &obj->any_waiters);
 	/* Without wait_all_lock there are no wait-all waiters to see. */
 	if (all)
