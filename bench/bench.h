@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BENCH_MAX_SERIES	40
+#define BENCH_MAX_SERIES	64
 #define BENCH_MAX_EXTRA		10
 
 enum bench_unit {
@@ -274,6 +274,7 @@ struct dispatch {
 	struct dispatch_sender *snd;
 	unsigned int n, started;
 	uint64_t *id;
+	unsigned int *who;	/* the sender (index) of each id in the ring */
 	unsigned int cap, head, count;
 };
 
@@ -288,6 +289,9 @@ int dispatch_fill(struct dispatch *d, size_t stack);
 int dispatch_take(struct dispatch *d, struct ntsync_channel_recv2_args *a);
 uint64_t dispatch_pop_oldest(struct dispatch *d);
 uint64_t dispatch_pop_newest(struct dispatch *d);
+/* Tid of the sender of the oldest / newest request in the ring (which
+ * must not be empty), 0 if it has not started. */
+pid_t dispatch_sender_of(struct dispatch *d, bool oldest);
 /* Reply to everything, stop and join the senders, free (the channel stays
  * open).  Returns the first SEND_PI failure, or 0. */
 int dispatch_stop(struct dispatch *d);

@@ -50,12 +50,15 @@ int dispatch_init(struct dispatch *d, int ch, unsigned int n)
 	d->n = n;
 	d->snd = calloc(n ? n : 1, sizeof(*d->snd));
 	d->id = calloc(n ? n : 1, sizeof(*d->id));
+	d->who = calloc(n ? n : 1, sizeof(*d->who));
 	d->cap = n;
-	if (!d->snd || !d->id) {
+	if (!d->snd || !d->id || !d->who) {
 		free(d->snd);
 		free(d->id);
+		free(d->who);
 		d->snd = NULL;
 		d->id = NULL;
+		d->who = NULL;
 		return -ENOMEM;
 	}
 	return 0;
@@ -107,6 +110,7 @@ int dispatch_take(struct dispatch *d, struct ntsync_channel_recv2_args *a)
 		ret = -EBADMSG;
 	if (ret)
 		return ret;
+	d->who[(d->head + d->count) % d->cap] = (unsigned int)a->payload_off;
 	d->id[(d->head + d->count++) % d->cap] = a->entry_id;
 	return 0;
 }
@@ -123,6 +127,14 @@ uint64_t dispatch_pop_oldest(struct dispatch *d)
 uint64_t dispatch_pop_newest(struct dispatch *d)
 {
 	return d->id[(d->head + --d->count) % d->cap];
+}
+
+pid_t dispatch_sender_of(struct dispatch *d, bool oldest)
+{
+	unsigned int pos = oldest ? d->head : (d->head + d->count - 1) % d->cap;
+	unsigned int who = d->who[pos];
+
+	return who < d->started ? atomic_load(&d->snd[who].tid) : 0;
 }
 
 int dispatch_stop(struct dispatch *d)
@@ -143,8 +155,10 @@ int dispatch_stop(struct dispatch *d)
 		pthread_join(d->snd[i].th, NULL);
 	}
 	free(d->id);
+	free(d->who);
 	free(d->snd);
 	d->id = NULL;
+	d->who = NULL;
 	d->snd = NULL;
 	d->started = 0;
 	return atomic_load(&d->err);

@@ -395,7 +395,7 @@ static void eval_sections(struct run_state *st)
 	res = &st->res[i];
 	for (g = 0; g <= res->s[res->ns ? res->ns - 1 : 0].group && res->ns; g++) {
 		const struct series *ref = NULL, *last = NULL;
-		const struct bench_extra *x;
+		const struct bench_extra *x, *control;
 		char group[48];
 		char *dot;
 
@@ -413,11 +413,16 @@ static void eval_sections(struct run_state *st)
 		if (dot)
 			*dot = 0;
 		x = series_get_extra(last, "n");
-		any = true;
-		met = met && last->sum.p50 / ref->sum.p50 <= 2.0;
+		/* A control row (not ntsync) is shown, not judged. */
+		control = series_get_extra(ref, "control");
+		if (!control) {
+			any = true;
+			met = met && last->sum.p50 / ref->sum.p50 <= 2.0;
+		}
 		if (off < sizeof(t->detail))
 			off += snprintf(t->detail + off, sizeof(t->detail) - off,
-					"%s%s %.1fx@%g", off ? ", " : "", group,
+					"%s%s%s %.1fx@%g", off ? ", " : "",
+					control ? "control " : "", group,
 					last->sum.p50 / ref->sum.p50, x ? x->val : 0);
 	}
 	t->known = any;

@@ -31,6 +31,10 @@
  *                  an EVENT_SET_PI boost (one boost record each, checked in
  *                  the module's pi_records): the start of every wait looks
  *                  the caller's record up; mean over batches
+ *   futex-oldest   control, not ntsync: FUTEX_WAKE of the one of n
+ *                  threads that has slept the longest (round robin), the
+ *                  way reply-oldest wakes its senders: the cost of waking a
+ *                  long sleeper here, apart from the driver's
  *   unlock-pi      final MUTEX_UNLOCK of an uncontended mutex by a
  *                  SCHED_OTHER thread while n sender/receiver pairs do PI
  *                  work (SEND_PI at SCHED_FIFO 1..50 boosting the
@@ -73,12 +77,13 @@ static const unsigned int pi_n[] = { 1, 8, 64 };
 
 enum sec_group {
 	G_REPLY_MISS, G_REPLY_NEWEST, G_REPLY_OLDEST, G_TOKEN, G_QUEUE,
-	G_WAKE, G_RECORDS, G_UNLOCK, G_COUNT,
+	G_WAKE, G_RECORDS, G_FUTEX_OLDEST, G_UNLOCK, G_COUNT,
 };
 
 static const char *const sec_names[G_COUNT] = {
 	"reply-miss", "reply-newest", "reply-oldest", "token-rtt",
-	"queue-wait", "wake-release", "wait-records", "unlock-pi",
+	"queue-wait", "wake-release", "wait-records", "futex-oldest",
+	"unlock-pi",
 };
 
 struct sec_run {
@@ -186,14 +191,24 @@ static bool sec_out_of_time(const struct sec_run *r, unsigned int smp,
 
 /* ---- REPLY with n dispatched requests (dispatch.c) ------------------- */
 
-/* One timed REPLY of @id, then the re-sent request is taken again. */
-static int rp_reply_sample(struct dispatch *d, uint64_t id, struct series *s,
+/*
+ * One timed REPLY of the oldest or newest request, then the re-sent request
+ * is taken again.  Its sender is asleep first: the one that has just sent
+ * again (the newest, or the only one at n = 1) may still be on its way to
+ * sleep, preempted by the receiver, and waking a task that has not slept
+ * yet costs less than waking one that has.
+ */
+static int rp_reply_sample(struct dispatch *d, bool oldest, struct series *s,
 			   bool keep)
 {
 	struct ntsync_channel_recv2_args a;
-	uint64_t t0, t1;
+	pid_t sender = dispatch_sender_of(d, oldest);
+	uint64_t t0, t1, id;
 	int ret;
 
+	if (!sender || !wait_sleeping(sender, 5000000000ull))
+		return -ETIMEDOUT;
+	id = oldest ? dispatch_pop_oldest(d) : dispatch_pop_newest(d);
 	t0 = now_ns();
 	ret = ntsync_channel_reply(d->ch, id);
 	t1 = now_ns();
@@ -268,9 +283,9 @@ static void rp_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 		}
 		if (keep)
 			series_push(miss, (double)(t1 - t0) / 1e3 / SEC_BATCH);
-		ret = rp_reply_sample(&d, dispatch_pop_newest(&d), newest, keep);
+		ret = rp_reply_sample(&d, false, newest, keep);
 		if (!ret)
-			ret = rp_reply_sample(&d, dispatch_pop_oldest(&d), oldest, keep);
+			ret = rp_reply_sample(&d, true, oldest, keep);
 		if (ret) {
 			series_error(newest, "REPLY/RECV2: %s", strerror(-ret));
 			break;
@@ -649,6 +664,140 @@ stop:
 	rc_stop(&pool);
 }
 
+/* ---- Control: FUTEX_WAKE of the longest sleeper of n threads ----------- */
+
+/*
+ * Not ntsync: reply-oldest wakes the sender that has slept the longest of
+ * n, a different thread each time.  This row wakes such a thread with a
+ * plain futex, the same way (round robin, on CPU 0, by a SCHED_FIFO 98
+ * caller), so that the cost of waking a long sleeper under this VM can be
+ * told from the driver's.
+ */
+struct fw_pool {
+	atomic_uint stop;
+	atomic_uint done;	/* futex: bumped by each woken thread */
+	atomic_int err;		/* first error (negative errno) */
+	atomic_uint *word;	/* per thread: 1 = get up */
+	atomic_int *tid;
+	pthread_t *th;
+	unsigned int started;
+};
+
+struct fw_arg {
+	struct fw_pool *pool;
+	unsigned int i;
+};
+
+static void *fw_sleeper_main(void *arg)
+{
+	struct fw_arg *a = arg;
+	struct fw_pool *pool = a->pool;
+	atomic_uint *word = &pool->word[a->i];
+
+	atomic_store(&pool->tid[a->i], bench_gettid());
+	while (!atomic_load(&pool->stop)) {
+		if (!atomic_load(word)) {
+			futex_wait(word, 0, 10000000000ull);
+			continue;
+		}
+		atomic_store(word, 0);
+		atomic_fetch_add(&pool->done, 1);
+		futex_wake(&pool->done, 1);
+	}
+	return NULL;
+}
+
+static void fw_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
+{
+	struct series *s = r->row[G_FUTEX_OLDEST][p];
+	unsigned int n = sec_n[p], i, smp;
+	uint64_t t_setup = now_ns(), budget_end = 0;
+	struct fw_pool pool = { 0 };
+	struct fw_arg *args;
+	char why[128];
+	int ret = 0;
+
+	pool.word = calloc(n, sizeof(*pool.word));
+	pool.tid = calloc(n, sizeof(*pool.tid));
+	pool.th = calloc(n, sizeof(*pool.th));
+	args = calloc(n, sizeof(*args));
+	if (!pool.word || !pool.tid || !pool.th || !args) {
+		sec_cut(r, G_FUTEX_OLDEST, G_FUTEX_OLDEST, p, n, "out of memory");
+		goto stop;
+	}
+	for (i = 0; i < n && !ret; i++) {
+		args[i].pool = &pool;
+		args[i].i = i;
+		ret = thread_start_stack(&pool.th[i], fw_sleeper_main, &args[i],
+					 SEC_STACK);
+		if (!ret)
+			pool.started++;
+	}
+	if (ret) {
+		snprintf(why, sizeof(why), "pthread_create: %s after %u threads",
+			 strerror(-ret), pool.started);
+		if (sec_resource_error(ret))
+			sec_cut(r, G_FUTEX_OLDEST, G_FUTEX_OLDEST, p, n, why);
+		else
+			series_error(s, "%s", why);
+		goto stop;
+	}
+	*setup_ns = now_ns() - t_setup;
+	sec_progress("futex", n, *setup_ns);
+
+	sec_sampling(r, true);
+	for (smp = 0; smp < r->cfg->growth_samples + SEC_WARMUP; smp++) {
+		unsigned int k = smp % n, done = atomic_load(&pool.done);
+		uint64_t t0, t1, end = now_ns() + 10000000000ull;
+
+		if (sec_out_of_time(r, smp, &budget_end)) {
+			series_extra_text(s, "budget", "hit");
+			break;
+		}
+		/* Asleep on its word, as a sender is in SEND_PI. */
+		while (!atomic_load(&pool.tid[k]) ||
+		       !wait_sleeping(atomic_load(&pool.tid[k]), 5000000000ull)) {
+			if (now_ns() > end) {
+				series_error(s, "thread %u never slept", k);
+				goto out;
+			}
+			sleep_ns(20000);
+		}
+		atomic_store(&pool.word[k], 1);
+		t0 = now_ns();
+		ret = futex_wake(&pool.word[k], 1);
+		t1 = now_ns();
+		if (ret != 1) {
+			series_error(s, "FUTEX_WAKE woke %d threads (expected 1)", ret);
+			break;
+		}
+		if (smp >= SEC_WARMUP)
+			series_push(s, (double)(t1 - t0) / 1e3);
+		/* Let it run and report, as the receiver waits for the resend. */
+		while (atomic_load(&pool.done) == done) {
+			futex_wait(&pool.done, done, 100000000ull);
+			if (now_ns() > end) {
+				series_error(s, "thread %u never ran", k);
+				goto out;
+			}
+		}
+	}
+out:
+	sec_sampling(r, false);
+stop:
+	atomic_store(&pool.stop, 1);
+	for (i = 0; i < pool.started; i++) {
+		atomic_store(&pool.word[i], 1);
+		futex_wake(&pool.word[i], 1);
+	}
+	for (i = 0; i < pool.started; i++)
+		pthread_join(pool.th[i], NULL);
+	free(args);
+	free(pool.th);
+	free(pool.tid);
+	free(pool.word);
+}
+
 /* ---- MUTEX_UNLOCK while n pairs do PI work ---------------------------- */
 
 struct pw_shared {
@@ -918,9 +1067,13 @@ void run_raw_sections(const struct bench_cfg *cfg, struct result *res)
 	for (g = 0; g < G_COUNT; g++) {
 		unsigned int np = g == G_UNLOCK ? PI_POINTS : r->npoints;
 
-		for (p = 0; p < np; p++)
+		for (p = 0; p < np; p++) {
 			r->row[g][p] = res_add_growth(res, sec_names[g],
 						      g == G_UNLOCK ? pi_n[p] : sec_n[p], g);
+			/* Not ntsync: left out of the target. */
+			if (g == G_FUTEX_OLDEST)
+				series_extra(r->row[g][p], "control", 1);
+		}
 	}
 	sec_note(r, "n = 1..%u%s (unlock-pi: 1..%u pairs); reply-miss and queue-wait: "
 		 "mean per call over batches of %d; see bench/README.md",
@@ -960,6 +1113,7 @@ void run_raw_sections(const struct bench_cfg *cfg, struct result *res)
 	pin_self(0);
 	r->meas_prio = SEC_TOP_PRIO - 1;
 	sec_curve(r, G_REPLY_MISS, G_REPLY_OLDEST, rp_point);
+	sec_curve(r, G_FUTEX_OLDEST, G_FUTEX_OLDEST, fw_point);
 	r->meas_prio = 0;
 	sec_curve(r, G_TOKEN, G_TOKEN, tk_point);
 

@@ -407,7 +407,8 @@ bool wait_sleeping(pid_t tid, uint64_t timeout_ns)
 	for (;;) {
 		char st = thread_state(tid);
 
-		if (st == 'S' || st == 'D')
+		/* 'I': TASK_NOLOAD sleeps (a served SEND_PI sender). */
+		if (st == 'S' || st == 'D' || st == 'I')
 			return true;
 		if (now_ns() > end)
 			return false;

@@ -484,11 +484,12 @@ static void *worker_main(void *p)
 	}
 	/* A wait that ends at once drains an EVENT_SET_PI boost; the
 	 * receivers' final RECV2 ended their channel boost.  (The signals
-	 * that ended that RECV2 may still be arriving: EINTR, again.) */
+	 * that ended that RECV2 may still be arriving: EINTR, again.  So may
+	 * the churn thread's SIGUSR1 to a sender that left its loop first.) */
 	do {
 		ret = wait1(w->quiet, NT_WAIT_OWNER, 0);
 	} while (ret == -EINTR && (w->role == RECEIVER ||
-				   w->role == DISPATCHER));
+				   w->role == DISPATCHER || w->role == SENDER));
 	if (ret != -ETIMEDOUT)
 		unexpected("%s %u: final wait returned %d",
 			   role_names[w->role], w->id, ret);
