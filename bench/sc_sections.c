@@ -177,6 +177,21 @@ static bool sec_resource_error(int ret)
 }
 
 /*
+ * Point @p (count @n) failed to set up with @ret (@why says where): the
+ * system's limits end the curve of groups @first..@last there, anything
+ * else is an error of row @s.
+ */
+static void sec_setup_failed(struct sec_run *r, int first, int last,
+			     unsigned int p, unsigned int n, struct series *s,
+			     int ret, const char *why)
+{
+	if (sec_resource_error(ret))
+		sec_cut(r, first, last, p, n, why);
+	else
+		series_error(s, "%s", why);
+}
+
+/*
  * Whether sample @smp of a point is one too many: the warm-up samples, then
  * at least SEC_MIN_KEPT kept ones, then until a third of the series budget,
  * counted from the end of the warm-up, is spent.
@@ -249,10 +264,8 @@ static void rp_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 	if (ret) {
 		snprintf(why, sizeof(why), "pthread_create: %s after %u threads",
 			 strerror(-ret), d.started);
-		if (sec_resource_error(ret))
-			sec_cut(r, G_REPLY_MISS, G_REPLY_OLDEST, p, n, why);
-		else
-			series_error(miss, "%s", why);
+		sec_setup_failed(r, G_REPLY_MISS, G_REPLY_OLDEST, p, n, miss, ret,
+				 why);
 		goto stop;
 	}
 	*setup_ns = now_ns() - t_setup;
@@ -367,10 +380,7 @@ static void tk_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 	if (ret) {
 		snprintf(why, sizeof(why), "REGISTER_THREAD: %s after %u tids",
 			 strerror(-ret), k);
-		if (sec_resource_error(ret))
-			sec_cut(r, G_TOKEN, G_TOKEN, p, n, why);
-		else
-			series_error(s, "%s", why);
+		sec_setup_failed(r, G_TOKEN, G_TOKEN, p, n, s, ret, why);
 		goto out;
 	}
 	ret = thread_start_stack(&th, tk_receiver_main, &sh, SEC_STACK);
@@ -438,10 +448,7 @@ static void qw_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 	if (ret) {
 		snprintf(why, sizeof(why), "pthread_create: %s after %u threads",
 			 strerror(-ret), pool.started);
-		if (sec_resource_error(ret))
-			sec_cut(r, G_QUEUE, G_WAKE, p, n, why);
-		else
-			series_error(qs, "%s", why);
+		sec_setup_failed(r, G_QUEUE, G_WAKE, p, n, qs, ret, why);
 		goto stop;
 	}
 	w = wpool_all_parked(&pool);
@@ -623,10 +630,7 @@ static void rc_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 		ret = rc_holder_add(&pool, i);
 	if (ret) {
 		snprintf(why, sizeof(why), "holder %u: %s", i - 1, strerror(-ret));
-		if (sec_resource_error(ret))
-			sec_cut(r, G_RECORDS, G_RECORDS, p, n, why);
-		else
-			series_error(s, "%s", why);
+		sec_setup_failed(r, G_RECORDS, G_RECORDS, p, n, s, ret, why);
 		goto stop;
 	}
 	live = rc_records();
@@ -736,10 +740,8 @@ static void fw_point(struct sec_run *r, unsigned int p, uint64_t *setup_ns)
 	if (ret) {
 		snprintf(why, sizeof(why), "pthread_create: %s after %u threads",
 			 strerror(-ret), pool.started);
-		if (sec_resource_error(ret))
-			sec_cut(r, G_FUTEX_OLDEST, G_FUTEX_OLDEST, p, n, why);
-		else
-			series_error(s, "%s", why);
+		sec_setup_failed(r, G_FUTEX_OLDEST, G_FUTEX_OLDEST, p, n, s, ret,
+				 why);
 		goto stop;
 	}
 	*setup_ns = now_ns() - t_setup;
@@ -906,10 +908,7 @@ static void pw_point(struct sec_run *r, unsigned int p, int mtx)
 	}
 	if (ret) {
 		snprintf(why, sizeof(why), "starting pair %u: %s", i, strerror(-ret));
-		if (sec_resource_error(ret))
-			sec_cut(r, G_UNLOCK, G_UNLOCK, p, n, why);
-		else
-			series_error(s, "%s", why);
+		sec_setup_failed(r, G_UNLOCK, G_UNLOCK, p, n, s, ret, why);
 		goto stop;
 	}
 	/* Let the pairs get going. */
