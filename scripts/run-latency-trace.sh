@@ -78,7 +78,7 @@ echo "# latency-trace: about $((rounds * nmax / 300 + 2)) minutes in the debug k
 	"(at most $((timeout / 60)))" >&2
 vm_rc=0
 "$top/vm/ntsync-vm" --kernel "$kdir/arch/x86/boot/bzImage" --module "$module" \
-	--append 'ftrace=preemptirqsoff' --mem 2G --log "$log" \
+	--append "$("$top/scripts/debug-kernel-cmdline.sh") ftrace=preemptirqsoff" --mem 2G --log "$log" \
 	--timeout "$timeout" --prog-timeout $((timeout - 60)) --quiet \
 	--progress "${NTSYNC_PROGRESS_FD:-2}:latency-trace" \
 	"${vm_args[@]+"${vm_args[@]}"}" \

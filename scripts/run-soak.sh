@@ -19,10 +19,12 @@ case "$kind" in
 debug)
 	kdir=$("$top/scripts/build-debug-kernel.sh")
 	module=$(NTSYNC_KDIR=$kdir "$top/scripts/build-module.sh" debug)
-	kernel=$kdir/arch/x86/boot/bzImage ;;
+	kernel=$kdir/arch/x86/boot/bzImage
+	vm_opts=(--append "$("$top/scripts/debug-kernel-cmdline.sh")") ;;
 rt | generic)
 	module=$build/module/$("$top/scripts/kernel-release.sh" "$kind")/driver/ntsync.ko
-	kernel=$kind ;;
+	kernel=$kind
+	vm_opts=() ;;
 *)
 	echo "usage: run-soak.sh [rt|generic|debug] [N]" >&2
 	exit 2 ;;
@@ -30,6 +32,7 @@ esac
 
 bins=$build/tests/64
 exec "$top/vm/ntsync-vm" --kernel "$kernel" --module "$module" \
+	"${vm_opts[@]+"${vm_opts[@]}"}" \
 	--timeout $((runs * 120 + 300)) --prog-timeout $((runs * 60 + 60)) \
 	--run "$bins/stress_rt --list" --run "$bins/mixed_soak --list" \
 	--run "$top/tests/soak/repeat.sh $runs stress_rt" \

@@ -205,14 +205,14 @@ count_program() {
 	fi
 }
 
-# Boot one kernel and run programs in it; vm_files (ntsync-vm --file
-# options) go into the guest too.
+# Boot one kernel and run programs in it; vm_opts (more ntsync-vm
+# options: --file, --append) apply to that boot.
 #   vm_suite LABEL KERNEL MODULE PROG...
-vm_files=()
+vm_opts=()
 vm_suite() {
 	local label=$1 kernel=$2 module=$3
 	shift 3
-	local log=$logs/$label.log summary args=("${vm_files[@]+"${vm_files[@]}"}") prog name rc
+	local log=$logs/$label.log summary args=("${vm_opts[@]+"${vm_opts[@]}"}") prog name rc
 
 	for prog in "$@"; do
 		args+=(--run "$prog")
@@ -465,12 +465,12 @@ if want rt7; then
 		module7=$("$top/scripts/build-module.sh" "$rel7" 2>"$logs/rt7-build.log" |
 			tail -n 1) && [ -f "$module7" ]; then
 		pass "rt7: $rel7, its headers, upstream's ntsync.ko; our module builds"
-		vm_files=(--file "$up7:/files/ntsync-upstream.ko")
+		vm_opts=(--file "$up7:/files/ntsync-upstream.ko")
 		vm_suite rt7 rt7 "$module7" \
 			"$top/tests/coexist/swap_driver.sh /files/ntsync-upstream.ko" \
 			"${stat_first[@]}" "${progs64[@]}" "${progs32[@]}" \
 			"$stat_last" "$slab_check" "$counters_check"
-		vm_files=()
+		vm_opts=()
 		run_part dkms7 "rt7: " "$top/tests/install/dkms-chroot.sh" "$rel7"
 	else
 		fail "rt7: ${rel7:-a 7.x release}, its headers, upstream's ntsync.ko; our module builds"
@@ -487,12 +487,14 @@ if want debug && [ "$run_debug" = 1 ]; then
 	kdir=$(tail -n 1 "$logs/debug-kernel.path")
 	if [ "$dk_rc" -eq 0 ] && [ -f "$kdir/arch/x86/boot/bzImage" ]; then
 		module=$(NTSYNC_KDIR=$kdir "$top/scripts/build-module.sh" debug)
+		vm_opts=(--append "$("$top/scripts/debug-kernel-cmdline.sh")")
 		vm_suite debug "$kdir/arch/x86/boot/bzImage" "$module" \
 			"${stat_first[@]}" "${debug64[@]}" "${debug32[@]}" \
 			"$demo" "${progs_debug[@]}" "$fuzz_debug" \
 			"$fuzz_debug32" \
 			"$stat_last" \
 			"$slab_check" "$counters_check"
+		vm_opts=()
 		count_kunit debug "$logs/debug.log"
 	else
 		fail "debug: kernel builds"
