@@ -290,7 +290,7 @@ static void ntsync_test_wq_requeue(struct kunit *test)
 	first = rb_entry(rb_last(&wq.root.rb_root), struct ntsync_q_entry,
 			 node);
 	first->q->task->prio = 1;
-	bound = DIV_ROUND_UP(NTSYNC_TEST_LONG, 16);
+	bound = DIV_ROUND_UP(NTSYNC_TEST_LONG, NTSYNC_WQ_SWEEP);
 	for (passes = 1; passes <= bound; passes++) {
 		if (ntsync_wq_first(&wq)->q->task->prio == 1)
 			break;
@@ -303,6 +303,40 @@ static void ntsync_test_wq_requeue(struct kunit *test)
 		ntsync_wq_sweep(&wq);
 	KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
 			NTSYNC_TEST_LONG);
+}
+
+/*
+ * A queue no longer than the re-check window is exact: whichever waiter is
+ * raised above all, the next look-up finds it first, wherever the cursor
+ * is; and once its priority is restored, the look-up after that does not
+ * put it first any more.
+ */
+static int ntsync_test_prio_rising(unsigned int i)
+{
+	return 50 + i;
+}
+
+static void ntsync_test_wq_window_exact(struct kunit *test)
+{
+	struct ntsync_test_waiter *w;
+	struct ntsync_wq wq;
+	unsigned int i, k;
+
+	w = ntsync_test_waiters(test, NTSYNC_WQ_SWEEP, ntsync_test_prio_rising);
+	ntsync_wq_init(&wq);
+	for (i = 0; i < NTSYNC_WQ_SWEEP; i++)
+		ntsync_wq_insert(&wq, w[i].entry);
+	for (k = NTSYNC_WQ_SWEEP; k-- > 0;) {
+		/* The cursor lands somewhere else each round. */
+		for (i = 0; i < k; i++)
+			ntsync_wq_sweep(&wq);
+		w[k].task->prio = 1;
+		KUNIT_EXPECT_PTR_EQ(test, ntsync_wq_first(&wq), w[k].entry);
+		w[k].task->prio = ntsync_test_prio_rising(k);
+		KUNIT_EXPECT_PTR_EQ(test, ntsync_wq_first(&wq), w[0].entry);
+		KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
+				NTSYNC_WQ_SWEEP);
+	}
 }
 
 static unsigned int ntsync_test_list_len(struct list_head *head)
@@ -854,6 +888,7 @@ static struct kunit_case ntsync_test_cases[] = {
 	KUNIT_CASE(ntsync_test_pi_best_waiter),
 	KUNIT_CASE(ntsync_test_wq_insert_remove),
 	KUNIT_CASE(ntsync_test_wq_requeue),
+	KUNIT_CASE(ntsync_test_wq_window_exact),
 	KUNIT_CASE(ntsync_test_pi_work_pool),
 	KUNIT_CASE(ntsync_test_task_tree),
 	KUNIT_CASE(ntsync_test_channel_order),

@@ -139,12 +139,6 @@ static void ntsync_all_hint_add(struct ntsync_obj *obj, int delta)
  */
 
 /*
- * Entries whose key one pass re-checks, from a cursor that moves on by as
- * many each pass and wraps: the whole queue while it is no longer than
- * this, else a window that sweeps it.
- */
-#define NTSYNC_WQ_SWEEP		16
-/*
  * Stale entries one walk of a queue requeues at the entries it is about to
  * use; past that it uses them as they are sorted.
  */

@@ -25,8 +25,8 @@
 #include "nt_rt.h"
 
 #define WAITERS		1000
-/* NTSYNC_WQ_SWEEP of ntsync_wait.c: entries re-checked per wake pass. */
-#define SWEEP_WINDOW	16
+/* NTSYNC_WQ_SWEEP of ntsync_internal.h: entries re-checked per wake pass. */
+#define SWEEP_WINDOW	8
 #define WAITER_STACK	(128 * 1024)
 /* The lowered and raised waiters of the priority change test. */
 #define LOWERED		4
