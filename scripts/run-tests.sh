@@ -290,6 +290,40 @@ count_kunit() {
 	fi
 }
 
+# The debug kernel's oracle, booted with the command line of every debug run
+# (vm/debug-kernel.cmdline): a module whose init reads freed memory
+# (vm/selftest/kasan) must get a KASAN report, and the harness must call
+# that boot's dmesg unclean.
+#   debug_oracle_check KDIR
+debug_oracle_check() {
+	local kdir=$1 dir=$build/kasan-selftest log=$logs/debug-oracle.log
+	local cmdline what
+
+	cmdline=$("$top/scripts/debug-kernel-cmdline.sh")
+	what="debug: KASAN reports a use-after-free and fails the run, booted with '$cmdline'"
+
+	rm -rf "$dir" "$log" "$log.summary"
+	mkdir -p "$dir"
+	cp "$top/vm/selftest/kasan/Kbuild" "$top/vm/selftest/kasan/kasan_mod.c" "$dir/"
+	if ! make -C "$kdir" M="$dir" modules >"$logs/debug-oracle-build.log" 2>&1; then
+		fail "$what (its module did not build: $logs/debug-oracle-build.log)"
+		return
+	fi
+	"$top/vm/ntsync-vm" --quiet --kernel "$kdir/arch/x86/boot/bzImage" \
+		--module "$dir/kasan_mod.ko" \
+		--append "$cmdline" \
+		--timeout 600 --prog-timeout 60 --log "$log" \
+		--run "/bin/busybox true" >"$log.out" 2>&1
+	if tr -d '\r' <"$log" 2>/dev/null |
+		grep -q 'BUG: KASAN: slab-use-after-free in vmtest_kasan_init' &&
+		grep -qx 'dmesg_clean=0' "$log.summary" 2>/dev/null; then
+		pass "$what"
+	else
+		fail "$what"
+		sed 's/^/#   /' "$log.out" | tail -10
+	fi
+}
+
 # The programs of the functional suite, 64-bit, then 32-bit named *-m32.
 progs_dir=$build/run-progs
 rm -rf "$progs_dir"
@@ -496,6 +530,7 @@ if want debug && [ "$run_debug" = 1 ]; then
 			"$slab_check" "$counters_check"
 		vm_opts=()
 		count_kunit debug "$logs/debug.log"
+		debug_oracle_check "$kdir"
 	else
 		fail "debug: kernel builds"
 	fi
