@@ -381,6 +381,21 @@ static bool ntsync_entry_unreplied(void *arg)
 }
 
 /*
+ * Nobody has taken the entry yet: the dispatcher notified for it is still
+ * to come for it (once taken, whoever took it carries its boost).
+ */
+static bool ntsync_entry_still_pending(void *arg)
+{
+	struct ntsync_entry_ref *ref = arg;
+	bool pending;
+
+	raw_spin_lock(&ref->ch->lock);
+	pending = ref->e->state == NTSYNC_ENTRY_PENDING;
+	raw_spin_unlock(&ref->ch->lock);
+	return pending;
+}
+
+/*
  * Take the interrupted sender's @e off the channel, under its lock.
  * Returns the sender's result: -ERESTARTSYS for a withdrawn PENDING entry,
  * -EINTR for a DISPATCHED one abandoned on a fatal signal (never seen by
@@ -460,6 +475,7 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 	struct ntsync_channel_send_args args;
 	struct ntsync_channel_entry *e;
 	struct task_struct *target = NULL;
+	bool notified = false;
 	struct ntsync_pi_work w;
 	int ret = 0;
 
@@ -519,6 +535,7 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 			ntsync_stat_add(NTSYNC_STAT_CHANNEL_PENDING, 1);
 			/* A dispatcher in AGGREGATE_WAIT comes to take it. */
 			target = ntsync_claim_notify_waiter(ch);
+			notified = true;
 		}
 	}
 	raw_spin_unlock(&ch->lock);
@@ -532,16 +549,23 @@ static int ntsync_channel_send_pi(struct ntsync_obj *ch, void __user *argp)
 	if (target) {
 		struct ntsync_entry_ref ref = { .ch = ch, .e = e };
 
+		ntsync_debug_sleep_once(NTSYNC_DELAY_PREBOOST);
 		/*
-		 * Boost the receiver before it runs: it serves us.  It may be
-		 * running already (claimed before it slept) and have replied
-		 * and drained meanwhile: then the boost is dropped.
+		 * Boost the receiver before it runs: it serves us (a parked
+		 * one), or comes to take our entry (a notified dispatcher).
+		 * It may be running already (it saw itself served, or was
+		 * claimed before it slept): the boost is dropped if our entry
+		 * was replied to (parked) or taken by anyone (notified)
+		 * meanwhile, and never lowers a request's boost it set itself
+		 * in between.
 		 */
 		if (e->prio)
-			ntsync_pi_slot_apply_if(target, NTSYNC_SLOT_CHANNEL,
+			ntsync_pi_slot_raise_if(target, NTSYNC_SLOT_CHANNEL,
 						MAX_RT_PRIO - 1 - (int)e->prio,
-						e->policy, ch->dev, NULL, &w,
-						ntsync_entry_unreplied, &ref);
+						e->policy, ch->dev, &w,
+						notified ? ntsync_entry_still_pending :
+							   ntsync_entry_unreplied,
+						&ref);
 		wake_up_process(target);
 		put_task_struct(target);
 	}

@@ -50,6 +50,17 @@ module_param_named(debug_delay_queued_us, ntsync_delay_us[NTSYNC_DELAY_QUEUED],
 MODULE_PARM_DESC(debug_delay_queued_us,
 		 "Debug: one wait sleeps this long between queuing and PI registration");
 
+/*
+ * CHANNEL_SEND_PI, with no lock held, between handing its entry to a parked
+ * receiver or notifying a dispatcher and boosting that task: one-shot
+ * sleep, so that the receiver can take other requests, or reply, before
+ * the boost arrives.
+ */
+module_param_named(debug_delay_preboost_us,
+		   ntsync_delay_us[NTSYNC_DELAY_PREBOOST], uint, 0644);
+MODULE_PARM_DESC(debug_delay_preboost_us,
+		 "Debug: one SEND_PI sleeps this long before boosting its receiver");
+
 void ntsync_debug_delay(enum ntsync_delay_point point)
 {
 	unsigned int us = READ_ONCE(ntsync_delay_us[point]);

@@ -404,6 +404,7 @@ enum ntsync_delay_point {
 	NTSYNC_DELAY_SERVED,	/* SEND_PI: a parked receiver was just served */
 	NTSYNC_DELAY_LEFT,	/* RECV: the receiver left its dead record */
 	NTSYNC_DELAY_QUEUED,	/* WAIT_ANY: queued, not yet registered for PI */
+	NTSYNC_DELAY_PREBOOST,	/* SEND_PI: before it boosts its receiver */
 	NTSYNC_NR_DELAYS,
 };
 
@@ -467,10 +468,9 @@ void ntsync_pi_wait_done(struct ntsync_q *q, struct ntsync_pi_work *w);
 void ntsync_pi_slot_apply(struct task_struct *task, enum ntsync_boost_slot slot,
 			  int prio, __u32 policy, struct ntsync_device *dev,
 			  struct ntsync_boost *spare, struct ntsync_pi_work *w);
-void ntsync_pi_slot_apply_if(struct task_struct *task,
+void ntsync_pi_slot_raise_if(struct task_struct *task,
 			     enum ntsync_boost_slot slot, int prio,
 			     __u32 policy, struct ntsync_device *dev,
-			     struct ntsync_boost *spare,
 			     struct ntsync_pi_work *w,
 			     bool (*still)(void *arg), void *arg);
 void ntsync_pi_slot_drain(enum ntsync_boost_slot slot,

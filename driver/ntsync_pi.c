@@ -1014,31 +1014,17 @@ static void ntsync_pi_slot_set(struct ntsync_boost *rec,
 }
 
 /*
- * Give @task the contribution (policy, kernel prio) in @slot, replacing
- * what the slot held; NTSYNC_NO_BOOST clears it.  @spare, if not NULL, is
- * a record to use should the task have none; it is consumed either way.
- * No lock held.
+ * Set @task's contribution in @slot under ntsync_pi_mutex, unless @still
+ * (if given) says that what it was for has ended, or @raise_only and the
+ * slot already holds a contribution no worse.  @spare, if not NULL, is a
+ * record to use should the task have none; it is consumed either way.
  */
-void ntsync_pi_slot_apply(struct task_struct *task, enum ntsync_boost_slot slot,
-			  int prio, __u32 policy, struct ntsync_device *dev,
-			  struct ntsync_boost *spare, struct ntsync_pi_work *w)
-{
-	ntsync_pi_slot_apply_if(task, slot, prio, policy, dev, spare, w, NULL,
-				NULL);
-}
-
-/*
- * ntsync_pi_slot_apply(), made only if @still(@arg) holds when checked
- * under ntsync_pi_mutex: a boost decided before the mutex was taken is
- * dropped if what it was for has ended meanwhile (the end's own update
- * takes the mutex too, so it cannot slip between the check and the boost).
- */
-void ntsync_pi_slot_apply_if(struct task_struct *task,
-			     enum ntsync_boost_slot slot, int prio,
-			     __u32 policy, struct ntsync_device *dev,
-			     struct ntsync_boost *spare,
-			     struct ntsync_pi_work *w,
-			     bool (*still)(void *arg), void *arg)
+static void ntsync_pi_slot_change(struct task_struct *task,
+				  enum ntsync_boost_slot slot, int prio,
+				  __u32 policy, struct ntsync_device *dev,
+				  struct ntsync_boost *spare,
+				  struct ntsync_pi_work *w, bool raise_only,
+				  bool (*still)(void *arg), void *arg)
 {
 	struct ntsync_boost *rec;
 
@@ -1049,13 +1035,20 @@ void ntsync_pi_slot_apply_if(struct task_struct *task,
 		ntsync_pi_unlock(w);
 		return;
 	}
-	if (prio == NTSYNC_NO_BOOST) {
+	if (prio == NTSYNC_NO_BOOST || raise_only) {
 		raw_spin_lock(&ntsync_boost_lock);
 		rec = ntsync_boost_find(task);
 		raw_spin_unlock(&ntsync_boost_lock);
-	} else {
-		rec = ntsync_boost_get(task, spare, w);
+		/* Lower is better: a slot at prio or better stays as it is. */
+		if (rec && raise_only && rec->slots[slot].prio <= prio) {
+			if (spare)
+				list_add(&spare->work_node, &w->to_free);
+			ntsync_pi_unlock(w);
+			return;
+		}
 	}
+	if (prio != NTSYNC_NO_BOOST)
+		rec = ntsync_boost_get(task, spare, w);
 	if (spare && rec != spare)
 		list_add(&spare->work_node, &w->to_free);
 	if (rec)
@@ -1063,6 +1056,40 @@ void ntsync_pi_slot_apply_if(struct task_struct *task,
 	else if (prio != NTSYNC_NO_BOOST)
 		ntsync_boost_skipped(task, prio);
 	ntsync_pi_unlock(w);
+}
+
+/*
+ * Give @task the contribution (policy, kernel prio) in @slot, replacing
+ * what the slot held; NTSYNC_NO_BOOST clears it.  @spare, if not NULL, is
+ * a record to use should the task have none; it is consumed either way.
+ * No lock held.
+ */
+void ntsync_pi_slot_apply(struct task_struct *task, enum ntsync_boost_slot slot,
+			  int prio, __u32 policy, struct ntsync_device *dev,
+			  struct ntsync_boost *spare, struct ntsync_pi_work *w)
+{
+	ntsync_pi_slot_change(task, slot, prio, policy, dev, spare, w, false,
+			      NULL, NULL);
+}
+
+/*
+ * Raise @task's contribution in @slot to (policy, kernel prio @prio), a
+ * boost decided before ntsync_pi_mutex was taken: made only if @still(@arg)
+ * holds when checked under the mutex (what it was for has not ended; the
+ * end's own update takes the mutex too, so it cannot slip between the check
+ * and the boost), and only if the slot holds nothing as good.  A late raise
+ * never lowers a contribution set meanwhile (a channel receiver that took a
+ * better request after the one this was for keeps that request's priority).
+ * No lock held.
+ */
+void ntsync_pi_slot_raise_if(struct task_struct *task,
+			     enum ntsync_boost_slot slot, int prio,
+			     __u32 policy, struct ntsync_device *dev,
+			     struct ntsync_pi_work *w,
+			     bool (*still)(void *arg), void *arg)
+{
+	ntsync_pi_slot_change(task, slot, prio, policy, dev, NULL, w, true,
+			      still, arg);
 }
 
 /*

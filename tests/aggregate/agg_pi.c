@@ -13,6 +13,7 @@
  * themselves right after each call.
  */
 #include <poll.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "nt_chan.h"
@@ -334,6 +335,72 @@ NT_TEST(notify_boost_ends_when_request_taken_elsewhere)
 	NT_EXPECT_EQ(w.fired_index, 0u);
 	nt_ca_stop(&w);
 	nt_ca_stop(&s);
+	close(ch);
+	close(efd);
+	close(dev);
+}
+
+/*
+ * A SEND_PI boosts the dispatcher it notified after dropping the channel's
+ * lock, so an unlucky sender can be preempted in between (the debug kernel
+ * widens that window: debug_delay_preboost_us, one-shot).  Meanwhile the
+ * dispatcher, woken through another source, takes a better request: the
+ * late boost must not lower it.  The dispatcher runs at the priority of the
+ * request it took last, and at its own once it replied to both.
+ */
+#define PREBOOST_DELAY_MS	300
+
+NT_TEST(late_notify_boost_never_lowers_the_served_one)
+{
+	struct ntsync_aggregate_source src[2];
+	struct nt_chan_actor d, low, high;
+	int dev = nt_dev();
+	int ch = nt_channel(dev, 4);
+	int efd = nt_eventfd();
+	uint64_t low_id, high_id;
+	char delay_us[16];
+
+	src[0] = nt_src_fd(efd, POLLIN);
+	src[1] = nt_src_obj(ch);
+	nt_ca_start(&d, ch, NT_OTHER(0));
+	nt_ca_start(&low, ch, NT_OTHER(0));
+	nt_ca_start(&high, ch, NT_OTHER(0));
+	/* Elsewhere the parameter does not exist: the natural window. */
+	snprintf(delay_us, sizeof(delay_us), "%u", PREBOOST_DELAY_MS * 1000);
+	nt_module_param_write("debug_delay_preboost_us", delay_us);
+
+	nt_ca_agg_start(&d, dev, src, 2, 0, NTSYNC_TIMEOUT_INFINITE);
+	/* Notifies d, then (debug kernel) sleeps before boosting it. */
+	nt_ca_send_post(&low, SCHED_FIFO, 16, 0x16);
+	nt_ca_wait_asleep(&low);
+	nt_ca_send_start(&high, SCHED_FIFO, 35, 0x35);
+	/* Wakes d if the notifying sender has not yet. */
+	nt_eventfd_add(efd, 1);
+	NT_ASSERT_EQ(nt_ca_finish(&d), 0);
+
+	NT_ASSERT_EQ(nt_ca_recv(&d, NT_TRY_RECV2), 0);
+	NT_CHECK_MSG(&d.msg, nt_ca_tid(&high), 35, 0x35);
+	high_id = d.msg.entry_id;
+	NT_CHECK_SCHED_VAL(d.a.after, NT_FIFO(35));
+	/* Past the widened window: the late boost (FIFO 16) came and went. */
+	nt_sleep_ms(2 * PREBOOST_DELAY_MS);
+	NT_CHECK_SCHED(nt_ca_tid(&d), NT_FIFO(35));
+
+	NT_ASSERT_EQ(nt_ca_recv(&d, NT_TRY_RECV2), 0);
+	NT_CHECK_MSG(&d.msg, nt_ca_tid(&low), 16, 0x16);
+	low_id = d.msg.entry_id;
+	NT_CHECK_SCHED_VAL(d.a.after, NT_FIFO(16));
+	NT_ASSERT_EQ(nt_ca_reply(&d, high_id), 0);
+	NT_ASSERT_EQ(nt_ca_reply(&d, low_id), 0);
+	NT_CHECK_SCHED_VAL(d.a.after, NT_OTHER(0));
+	NT_ASSERT_EQ(nt_ca_finish(&high), 0);
+	NT_ASSERT_EQ(nt_ca_finish(&low), 0);
+	NT_CHECK_SCHED(nt_ca_tid(&d), NT_OTHER(0));
+
+	nt_module_param_write("debug_delay_preboost_us", "0");
+	nt_ca_stop(&d);
+	nt_ca_stop(&low);
+	nt_ca_stop(&high);
 	close(ch);
 	close(efd);
 	close(dev);

@@ -12,7 +12,10 @@
  *
  * Checked: every received request is one a sender made, intact, from its
  * tid, received once; the dispatcher runs at the priority of the request
- * it took last, and at its base after the batch's REPLYs; every call
+ * it took last, or of a better one of its batch (a sender's boost of the
+ * receiver it served arrives after the channel's lock is dropped, and may
+ * land after the receiver took a worse request: it never lowers one), and
+ * at its base after the batch's REPLYs; every call
  * returns what it may (SEND_PI 0 or EAGAIN, REPLY 0, AGGREGATE_WAIT 0 or
  * ETIMEDOUT); at the end, SEND_PI successes == REPLY successes == the
  * requests whose SEND_PI returned 0, and the channel is empty.
@@ -78,11 +81,37 @@ static void expect_self(unsigned int id, struct nt_sched want,
 		       nt_sched_str(want, b, sizeof(b)));
 }
 
-/* A batch of received requests: entry ids and payloads. */
+/* A batch of received requests: entry ids, payloads, what they asked. */
 struct batch {
 	uint64_t id[BATCH], payload[BATCH];
+	struct nt_sched served[BATCH];
+	uint32_t prio[BATCH];
 	unsigned int n;
 };
+
+/*
+ * Right after taking the batch's last request: the dispatcher runs at that
+ * request's priority, or at that of a better request of the batch.
+ */
+static void expect_served(unsigned int id, const struct batch *b)
+{
+	const unsigned int last = b->n - 1;
+	struct nt_sched now = NT_OTHER(0);
+	char a[64], c[64];
+
+	if (nt_sched_get_raw(0, &now) < 0)
+		goto wrong;
+	for (unsigned int i = 0; i < b->n; i++) {
+		if ((i == last || b->prio[i] > b->prio[last]) &&
+		    nt_sched_matches(now, b->served[i]))
+			return;
+	}
+wrong:
+	nt_diag_capped(MAX_DIAGS, &g.wrong_boost,
+		       "dispatcher %u after a receive: runs at %s, expected %s or a better request's of its batch",
+		       id, nt_sched_str(now, a, sizeof(a)),
+		       nt_sched_str(b->served[last], c, sizeof(c)));
+}
 
 /* Account for one received message (the first of a batch or not). */
 static void took(unsigned int id, const struct ntsync_channel_recv2_args *msg,
@@ -93,12 +122,18 @@ static void took(unsigned int id, const struct ntsync_channel_recv2_args *msg,
 
 	atomic_fetch_add(&g.received, 1);
 	b->id[b->n] = msg->entry_id;
-	b->payload[b->n++] = msg->payload_off;
+	b->payload[b->n] = msg->payload_off;
+	b->served[b->n] = NT_OTHER(0);
+	b->prio[b->n] = 0;
 	if (nt_book_received(&g.book, msg, true) &&
 	    nt_req_decode(&g.book, msg->payload_off, &sender, &policy, &prio,
-			  &seq))
-		expect_self(id, nt_served_sched(NT_OTHER(0), policy, prio),
-			    "after a receive");
+			  &seq)) {
+		b->served[b->n] = nt_served_sched(NT_OTHER(0), policy, prio);
+		b->prio[b->n++] = prio;
+		expect_served(id, b);
+		return;
+	}
+	b->n++;
 }
 
 /* TRY_RECV2 until EAGAIN or a full batch, then reply to all. */
