@@ -84,10 +84,24 @@ enum ntsync_type {
  */
 #define NTSYNC_CHANNEL_RECHECK		8
 
+/*
+ * Waiters a wake pass under wait_all_lock wakes once that lock is dropped
+ * (ntsync_unlock_obj()); any more are woken at once.
+ */
+#define NTSYNC_WAKE_LATER_MAX	8
+
 /* One per open() of /dev/ntsync: a namespace of objects. */
 struct ntsync_device {
 	/* See the locking rules above. */
 	struct rt_mutex wait_all_lock;
+	/*
+	 * Tasks claimed by a wake pass under wait_all_lock, each with a
+	 * reference, woken when it is dropped: a woken waiter's first step
+	 * is to take wait_all_lock, so woken under it, it would block on it
+	 * at once.  Under wait_all_lock.
+	 */
+	struct task_struct *wake_later[NTSYNC_WAKE_LATER_MAX];
+	unsigned int nr_wake_later;
 	/* The device's own file; objects pin it. */
 	struct file *file;
 	/* Enqueue order of waits: FIFO among waiters of equal priority. */

@@ -60,6 +60,10 @@
  * object(s); the waiter then only reads the result.  After the waiter has
  * removed itself from every queue nobody can claim it any more, so the value
  * it reads then is final, even if its deadline expired or a signal came.
+ * Under obj->lock the waker wakes the task at once; under wait_all_lock it
+ * wakes the first NTSYNC_WAKE_LATER_MAX of them right after dropping that
+ * lock (ntsync_unlock_obj()), preemption off from the unlock to the last
+ * wake, since a woken waiter's first step is to take wait_all_lock.
  */
 
 #include <linux/eventfd.h>
@@ -107,12 +111,48 @@ void ntsync_unlock_obj(struct ntsync_device *dev, struct ntsync_obj *obj,
 		       bool all)
 	__releases(&obj->lock)
 {
-	if (all) {
-		__release(&obj->lock);
-		rt_mutex_unlock(&dev->wait_all_lock);
-	} else {
+	struct task_struct *wake[NTSYNC_WAKE_LATER_MAX];
+	unsigned int i, n;
+
+	if (!all) {
 		raw_spin_unlock(&obj->lock);
+		return;
 	}
+	__release(&obj->lock);
+	/* The list is wait_all_lock's: taken along before it is dropped. */
+	n = dev->nr_wake_later;
+	memcpy(wake, dev->wake_later, n * sizeof(*wake));
+	dev->nr_wake_later = 0;
+	/*
+	 * No preemption from the unlock to the last wake: a claimed waiter
+	 * must not stay asleep while a lower-priority waker is preempted.
+	 */
+	preempt_disable();
+	rt_mutex_unlock(&dev->wait_all_lock);
+	for (i = 0; i < n; i++) {
+		wake_up_process(wake[i]);
+		/* The reference ntsync_wake_task() took. */
+		put_task_struct(wake[i]);
+	}
+	preempt_enable();
+}
+
+/*
+ * Wake the task of a claimed wait: at once under obj->lock (@all false);
+ * under wait_all_lock, once ntsync_unlock_obj() has dropped it, while
+ * there is room in the device's list.
+ */
+static void ntsync_wake_task(struct ntsync_device *dev,
+			     struct task_struct *task, bool all)
+{
+	if (all && dev->nr_wake_later < NTSYNC_WAKE_LATER_MAX) {
+		lockdep_assert_held(&dev->wait_all_lock);
+		/* Until the wake: the waiter may leave before it. */
+		get_task_struct(task);
+		dev->wake_later[dev->nr_wake_later++] = task;
+		return;
+	}
+	wake_up_process(task);
 }
 
 /* Lockdep: the caller holds the lock that owns @obj (either kind). */
@@ -370,9 +410,12 @@ static bool ntsync_claim(struct ntsync_q *q, __u32 index)
 	return atomic_try_cmpxchg(&q->signaled, &unclaimed, index);
 }
 
-/* Hand the object to one wait-any waiter if it can take it. */
+/*
+ * Hand the object to one wait-any waiter if it can take it; @all: as
+ * ntsync_lock_obj() returned.
+ */
 static void ntsync_try_wake_any(struct ntsync_obj *obj,
-				struct ntsync_q_entry *entry)
+				struct ntsync_q_entry *entry, bool all)
 {
 	struct ntsync_q *q = entry->q;
 
@@ -381,12 +424,16 @@ static void ntsync_try_wake_any(struct ntsync_obj *obj,
 		ntsync_obj_acquire(obj, q);
 		ntsync_stat_add(NTSYNC_STAT_WAKES, 1);
 		trace_ntsync_wake(q->task, entry->index);
-		wake_up_process(q->task);
+		ntsync_wake_task(obj->dev, q->task, all);
 	}
 }
 
-/* Satisfy a wait-all if every one of its objects is signaled now. */
-static void ntsync_try_wake_all(struct ntsync_device *dev, struct ntsync_q *q)
+/*
+ * Satisfy a wait-all if every one of its objects is signaled now.  @later:
+ * wake its task when ntsync_unlock_obj() drops wait_all_lock.
+ */
+static void ntsync_try_wake_all(struct ntsync_device *dev, struct ntsync_q *q,
+				bool later)
 {
 	__u32 i;
 
@@ -405,7 +452,7 @@ static void ntsync_try_wake_all(struct ntsync_device *dev, struct ntsync_q *q)
 		ntsync_obj_acquire(q->entries[i].obj, q);
 	ntsync_stat_add(NTSYNC_STAT_WAKES, 1);
 	trace_ntsync_wake(q->task, 0);
-	wake_up_process(q->task);
+	ntsync_wake_task(dev, q->task, later);
 }
 
 /*
@@ -450,11 +497,11 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 			owned_left--;
 		}
 		if (any && (!each || ntsync_waiter_first(any, each))) {
-			ntsync_try_wake_any(obj, any);
+			ntsync_try_wake_any(obj, any, all);
 			ntsync_wq_used(&any_walk, any);
 			any = NULL;
 		} else {
-			ntsync_try_wake_all(dev, each->q);
+			ntsync_try_wake_all(dev, each->q, true);
 			ntsync_wq_used(&all_walk, each);
 			each = NULL;
 		}
@@ -924,8 +971,11 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 		raw_spin_unlock(&alert_entry->obj->lock);
 	}
 
-	/* The objects win over the alert when both are signaled. */
-	ntsync_try_wake_all(dev, q);
+	/*
+	 * The objects win over the alert when both are signaled.  Its own
+	 * wait: nobody to wake later (wait_all_lock is dropped plainly).
+	 */
+	ntsync_try_wake_all(dev, q, false);
 
 	rt_mutex_unlock(&dev->wait_all_lock);
 

@@ -108,6 +108,43 @@ NT_TEST(wait_any_served_while_all_incomplete)
 	NT_CHECK_EVENT(ev, 1, 1);
 }
 
+/*
+ * While a WAIT_ALL lists the semaphore, its release runs under the
+ * device-wide wait-all lock, whose waker defers the first few wakes until
+ * it drops that lock (the module keeps 8): a release of 12 with 12 WAIT_ANY
+ * waiters wakes every one, deferred or not, and leaves the WAIT_ALL alone.
+ */
+#define MANY_ANY_WAITERS	12
+
+NT_TEST(release_wakes_many_any_waiters_while_a_wait_all_waits)
+{
+	int dev = nt_dev();
+	int sem = nt_sem(dev, 0, MANY_ANY_WAITERS + 1);
+	int ev = nt_event(dev, 1, 0);
+	int set[2] = { sem, ev };
+	struct nt_waiter all, any[MANY_ANY_WAITERS];
+
+	nt_waiter_init(&all, dev, true, set, 2, 1);
+	nt_waiter_start(&all);
+	for (unsigned int i = 0; i < MANY_ANY_WAITERS; i++) {
+		nt_waiter_init(&any[i], dev, false, &sem, 1, 2 + i);
+		nt_waiter_start(&any[i]);
+	}
+
+	NT_EXPECT_EQ(nt_release(sem, MANY_ANY_WAITERS), 0);
+	NT_CHECK_SEM(sem, 0, MANY_ANY_WAITERS + 1);
+	for (unsigned int i = 0; i < MANY_ANY_WAITERS; i++) {
+		NT_ASSERT_OK(nt_waiter_join(&any[i]));
+		NT_EXPECT_EQ(any[i].index, 0);
+	}
+	NT_CHECK_STILL_WAITING(&all, 0);
+
+	nt_set(ev);
+	NT_EXPECT_EQ(nt_release(sem, 1), 0);
+	NT_ASSERT_OK(nt_waiter_join(&all));
+	NT_CHECK_SEM(sem, 0, MANY_ANY_WAITERS + 1);
+}
+
 NT_TEST(manual_event_wakes_any_and_all_waiters)
 {
 	int dev = nt_dev();
