@@ -61,6 +61,20 @@ ntsync_test_waiters(struct kunit *test, unsigned int n,
 	return w;
 }
 
+/* @wq initialised with ntsync_test_waiters(@n, @prio) queued in order. */
+static struct ntsync_test_waiter *
+ntsync_test_queue(struct kunit *test, struct ntsync_wq *wq, unsigned int n,
+		  int (*prio)(unsigned int i))
+{
+	struct ntsync_test_waiter *w = ntsync_test_waiters(test, n, prio);
+	unsigned int i;
+
+	ntsync_wq_init(wq);
+	for (i = 0; i < n; i++)
+		ntsync_wq_insert(wq, w[i].entry);
+	return w;
+}
+
 /* The queue must hold the waiters in exactly the order @expect. */
 static void ntsync_expect_order(struct kunit *test, struct ntsync_wq *wq,
 				struct ntsync_test_waiter *w,
@@ -270,10 +284,8 @@ static void ntsync_test_wq_requeue(struct kunit *test)
 	struct ntsync_q_entry *first;
 	struct ntsync_wq wq;
 
-	w = ntsync_test_waiters(test, NTSYNC_TEST_LONG, ntsync_test_prio_mix);
-	ntsync_wq_init(&wq);
-	for (i = 0; i < NTSYNC_TEST_LONG; i++)
-		ntsync_wq_insert(&wq, w[i].entry);
+	w = ntsync_test_queue(test, &wq, NTSYNC_TEST_LONG,
+			      ntsync_test_prio_mix);
 
 	/* Lower the whole best level (priority 10) to the worst one. */
 	for (i = 0; i < NTSYNC_TEST_LONG; i++) {
@@ -322,10 +334,8 @@ static void ntsync_test_wq_window_exact(struct kunit *test)
 	struct ntsync_wq wq;
 	unsigned int i, k;
 
-	w = ntsync_test_waiters(test, NTSYNC_WQ_SWEEP, ntsync_test_prio_rising);
-	ntsync_wq_init(&wq);
-	for (i = 0; i < NTSYNC_WQ_SWEEP; i++)
-		ntsync_wq_insert(&wq, w[i].entry);
+	w = ntsync_test_queue(test, &wq, NTSYNC_WQ_SWEEP,
+			      ntsync_test_prio_rising);
 	for (k = NTSYNC_WQ_SWEEP; k-- > 0;) {
 		/* The cursor lands somewhere else each round. */
 		for (i = 0; i < k; i++)

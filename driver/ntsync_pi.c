@@ -1026,7 +1026,7 @@ static void ntsync_pi_slot_change(struct task_struct *task,
 				  struct ntsync_pi_work *w, bool raise_only,
 				  bool (*still)(void *arg), void *arg)
 {
-	struct ntsync_boost *rec;
+	struct ntsync_boost *rec = NULL;
 
 	rt_mutex_lock(&ntsync_pi_mutex);
 	if (still && !still(arg)) {
@@ -1047,7 +1047,8 @@ static void ntsync_pi_slot_change(struct task_struct *task,
 			return;
 		}
 	}
-	if (prio != NTSYNC_NO_BOOST)
+	/* Records only come and go under ntsync_pi_mutex: one found stays. */
+	if (prio != NTSYNC_NO_BOOST && !rec)
 		rec = ntsync_boost_get(task, spare, w);
 	if (spare && rec != spare)
 		list_add(&spare->work_node, &w->to_free);

@@ -793,17 +793,61 @@ static bool ntsync_try_acquire_any(struct ntsync_device *dev,
 }
 
 /*
- * A record for the owner @q may boost, allocated before any lock is taken.
- * Only a real-time waiter boosts at once; should a waiter below that be
- * raised while it waits, the PI code allocates the record then (it may
- * sleep), so normal threads do not pay a slab round trip on every
- * contended wait.
+ * A record for the owner @q may boost, allocated while no lock is held and
+ * before the chain walk takes ntsync_pi_mutex.  Only a real-time waiter
+ * boosts at once; should a waiter below that be raised while it waits, the
+ * PI code allocates the record then (it may sleep), so normal threads do
+ * not pay a slab round trip on every contended wait.
  */
 static void ntsync_prealloc_owner_boost(struct ntsync_q *q,
 					struct ntsync_pi_work *w)
 {
 	if (q->has_mutex && rt_or_dl_prio(current->prio))
 		ntsync_pi_work_prealloc(w, 1);
+}
+
+/*
+ * One pass over the objects in index order: under each object's lock, take
+ * it if it is signaled for @q's owner, else queue @q on it.  An object found
+ * unsignaled is queued on under the same lock, so whoever signals it later
+ * sees @q: no second pass is needed to catch a signal that came in between.
+ * Returns true once @q is satisfied, by this pass or meanwhile through an
+ * object it queued on; *@queued counts the entries queued, from the first.
+ */
+static bool ntsync_take_or_queue(struct ntsync_device *dev,
+				 struct ntsync_q *q, struct ntsync_pi_work *w,
+				 __u32 *queued)
+{
+	__u32 i;
+
+	*queued = 0;
+	for (i = 0; i < q->total_count; i++) {
+		struct ntsync_q_entry *entry = &q->entries[i];
+		struct ntsync_obj *obj = entry->obj;
+		bool all = ntsync_lock_obj(dev, obj);
+		bool pi_work = false, done = true;
+
+		if (atomic_read(&q->signaled) != -1) {
+			/* Claimed through an object queued on before. */
+		} else if (ntsync_obj_is_signaled(obj, q->owner)) {
+			if (ntsync_claim(q, entry->index)) {
+				ntsync_obj_acquire(obj, q);
+				/* Its waiters may boost the new owner. */
+				pi_work = obj->type == NTSYNC_TYPE_MUTEX &&
+					  ntsync_pi_mutex_needs_work(obj);
+			}
+		} else {
+			ntsync_wq_insert(&obj->any_waiters, entry);
+			*queued = i + 1;
+			done = false;
+		}
+		ntsync_unlock_obj(dev, obj, all);
+		if (pi_work)
+			ntsync_pi_mutex_changed(obj, w);
+		if (done)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -814,50 +858,37 @@ static void ntsync_prealloc_owner_boost(struct ntsync_q *q,
 int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 		      __u64 timeout, bool realtime, struct ntsync_pi_work *w)
 {
+	__u32 i, queued;
 	int ret = 0;
-	__u32 i;
 	bool all;
 
 	/* The EVENT_SET_PI boost of the caller's last wait ends here. */
 	ntsync_pi_slot_drain(NTSYNC_SLOT_EVENT, w);
 
-	if (ntsync_try_acquire_any(dev, q, w))
+	/* With files: a signaled object wins, then a ready file. */
+	if (q->nr_fds && (ntsync_try_acquire_any(dev, q, w) ||
+			  ntsync_q_poll_fds(q)))
 		goto out;
-	if (q->nr_fds && ntsync_q_poll_fds(q))
-		goto out;
 
-	ntsync_prealloc_owner_boost(q, w);
-
-	for (i = 0; i < q->total_count; i++) {
-		struct ntsync_q_entry *entry = &q->entries[i];
-		struct ntsync_obj *obj = entry->obj;
-
-		all = ntsync_lock_obj(dev, obj);
-		ntsync_wq_insert(&obj->any_waiters, entry);
-		ntsync_unlock_obj(dev, obj, all);
-	}
-
-	/* An object may have been signaled before we were queued on it. */
-	for (i = 0; i < q->total_count; i++) {
-		struct ntsync_obj *obj = q->entries[i].obj;
-
-		if (atomic_read(&q->signaled) != -1)
-			break;
-		all = ntsync_lock_obj(dev, obj);
-		ntsync_wake_waiters(dev, obj, all);
-		ntsync_unlock_obj(dev, obj, all);
+	if (ntsync_take_or_queue(dev, q, w, &queued)) {
+		if (!queued)
+			goto out;
+		goto unqueue;
 	}
 
 	if (q->nr_fds)
 		ret = ntsync_q_fds_register(q);
 
 	ntsync_debug_sleep_once(NTSYNC_DELAY_QUEUED);
+	if (!ret && atomic_read(&q->signaled) == -1)
+		ntsync_prealloc_owner_boost(q, w);
 	if (!ret) {
 		ntsync_pi_wait_queued(q, w);
 		ret = ntsync_schedule(q, timeout, realtime);
 	}
 
-	for (i = 0; i < q->total_count; i++) {
+unqueue:
+	for (i = 0; i < queued; i++) {
 		struct ntsync_q_entry *entry = &q->entries[i];
 		struct ntsync_obj *obj = entry->obj;
 
