@@ -61,6 +61,16 @@ module_param_named(debug_delay_preboost_us,
 MODULE_PARM_DESC(debug_delay_preboost_us,
 		 "Debug: one SEND_PI sleeps this long before boosting its receiver");
 
+/*
+ * WAIT_ANY, once its sleep ended and before it leaves its queues: one-shot
+ * sleep, so that an object can be signaled while a file's readiness has
+ * already satisfied the wait (the object must still win).
+ */
+module_param_named(debug_delay_woken_us, ntsync_delay_us[NTSYNC_DELAY_WOKEN],
+		   uint, 0644);
+MODULE_PARM_DESC(debug_delay_woken_us,
+		 "Debug: one wait sleeps this long between waking and leaving its queues");
+
 void ntsync_debug_delay(enum ntsync_delay_point point)
 {
 	unsigned int us = READ_ONCE(ntsync_delay_us[point]);

@@ -419,6 +419,7 @@ enum ntsync_delay_point {
 	NTSYNC_DELAY_LEFT,	/* RECV: the receiver left its dead record */
 	NTSYNC_DELAY_QUEUED,	/* WAIT_ANY: queued, not yet registered for PI */
 	NTSYNC_DELAY_PREBOOST,	/* SEND_PI: before it boosts its receiver */
+	NTSYNC_DELAY_WOKEN,	/* WAIT_ANY: satisfied, not yet unqueued */
 	NTSYNC_NR_DELAYS,
 };
 

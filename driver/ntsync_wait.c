@@ -759,40 +759,6 @@ static int ntsync_get_wait_args(struct ntsync_wait_args *args,
 }
 
 /*
- * Take the first object that is signaled now, in index order.  Called
- * before the wait is queued, or after it was taken off every queue.  A
- * mutex taken while others wait for it makes us the owner they boost:
- * its PI is re-evaluated here, once the lock is dropped.
- */
-static bool ntsync_try_acquire_any(struct ntsync_device *dev,
-				   struct ntsync_q *q,
-				   struct ntsync_pi_work *w)
-{
-	__u32 i;
-
-	for (i = 0; i < q->total_count; i++) {
-		struct ntsync_obj *obj = q->entries[i].obj;
-		bool all = ntsync_lock_obj(dev, obj);
-		bool taken = ntsync_obj_is_signaled(obj, q->owner);
-		bool pi_work = false;
-
-		if (taken) {
-			atomic_set(&q->signaled, q->entries[i].index);
-			ntsync_obj_acquire(obj, q);
-			/* Its waiters may boost the new owner. */
-			pi_work = obj->type == NTSYNC_TYPE_MUTEX &&
-				  ntsync_pi_mutex_needs_work(obj);
-		}
-		ntsync_unlock_obj(dev, obj, all);
-		if (pi_work)
-			ntsync_pi_mutex_changed(obj, w);
-		if (taken)
-			return true;
-	}
-	return false;
-}
-
-/*
  * A record for the owner @q may boost, allocated while no lock is held and
  * before the chain walk takes ntsync_pi_mutex.  Only a real-time waiter
  * boosts at once; should a waiter below that be raised while it waits, the
@@ -813,6 +779,10 @@ static void ntsync_prealloc_owner_boost(struct ntsync_q *q,
  * sees @q: no second pass is needed to catch a signal that came in between.
  * Returns true once @q is satisfied, by this pass or meanwhile through an
  * object it queued on; *@queued counts the entries queued, from the first.
+ * With @queued NULL nothing is queued: take the first signaled object, if
+ * any (@q is on no queue then, so its claim cannot fail).  A mutex taken
+ * while others wait for it makes us the owner they boost: its PI is
+ * re-evaluated once the lock is dropped.
  */
 static bool ntsync_take_or_queue(struct ntsync_device *dev,
 				 struct ntsync_q *q, struct ntsync_pi_work *w,
@@ -820,7 +790,8 @@ static bool ntsync_take_or_queue(struct ntsync_device *dev,
 {
 	__u32 i;
 
-	*queued = 0;
+	if (queued)
+		*queued = 0;
 	for (i = 0; i < q->total_count; i++) {
 		struct ntsync_q_entry *entry = &q->entries[i];
 		struct ntsync_obj *obj = entry->obj;
@@ -836,9 +807,11 @@ static bool ntsync_take_or_queue(struct ntsync_device *dev,
 				pi_work = obj->type == NTSYNC_TYPE_MUTEX &&
 					  ntsync_pi_mutex_needs_work(obj);
 			}
-		} else {
+		} else if (queued) {
 			ntsync_wq_insert(&obj->any_waiters, entry);
 			*queued = i + 1;
+			done = false;
+		} else {
 			done = false;
 		}
 		ntsync_unlock_obj(dev, obj, all);
@@ -866,7 +839,7 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 	ntsync_pi_slot_drain(NTSYNC_SLOT_EVENT, w);
 
 	/* With files: a signaled object wins, then a ready file. */
-	if (q->nr_fds && (ntsync_try_acquire_any(dev, q, w) ||
+	if (q->nr_fds && (ntsync_take_or_queue(dev, q, w, NULL) ||
 			  ntsync_q_poll_fds(q)))
 		goto out;
 
@@ -885,6 +858,7 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 	if (!ret) {
 		ntsync_pi_wait_queued(q, w);
 		ret = ntsync_schedule(q, timeout, realtime);
+		ntsync_debug_sleep_once(NTSYNC_DELAY_WOKEN);
 	}
 
 unqueue:
@@ -903,8 +877,12 @@ unqueue:
 
 	/* The uring_fd fired: an object signaled meanwhile still wins. */
 	if (q->objects_first &&
-	    atomic_read(&q->signaled) == NTSYNC_INDEX_URING_READY)
-		ntsync_try_acquire_any(dev, q, w);
+	    atomic_read(&q->signaled) == NTSYNC_INDEX_URING_READY) {
+		/* Off every queue and file: nothing else can claim @q now. */
+		atomic_set(&q->signaled, -1);
+		if (!ntsync_take_or_queue(dev, q, w, NULL))
+			atomic_set(&q->signaled, NTSYNC_INDEX_URING_READY);
+	}
 
 out:
 	ntsync_pi_consume_event(dev, q, w);

@@ -164,6 +164,67 @@ NT_TEST(any_object_wins)
 	close(dev);
 }
 
+/* Whether thread @tid is in an uninterruptible sleep ('D'), for up to a
+ * second: the debug kernel's one-shot sleeping delay points. */
+static bool in_debug_sleep(pid_t tid)
+{
+	uint64_t start = nt_mono_ns();
+
+	while (nt_task_state(tid) != 'D') {
+		if (nt_elapsed_ms(start) > 1000)
+			return false;
+		nt_sleep_us(100);
+	}
+	return true;
+}
+
+/*
+ * The eventfd satisfies a sleeping WAIT_ANY, then its object is signaled
+ * before the waiter has left its queues: the object still wins, taken
+ * after the waiter left them.  On the debug kernel a one-shot sleep between
+ * waking and unqueueing (debug_delay_woken_us) holds the waiter there while
+ * the object is signaled; elsewhere, or if the window closed first, the
+ * eventfd may win instead.  Either way exactly one of the two is reported,
+ * the object is consumed only if its index is, and the eventfd never is.
+ */
+NT_TEST_TIMEOUT(any_object_signaled_after_the_eventfd_wins, 60)
+{
+	struct nt_actor a;
+	int dev = nt_dev();
+	int efd = nt_eventfd();
+	int obj = nt_event(dev, 0, 0);
+	bool widened, in_window;
+	pid_t tid;
+
+	nt_actor_start(&a, NT_OTHER(0));
+	tid = nt_actor_tid(&a);
+	widened = nt_module_param_write("debug_delay_woken_us", "2000000");
+	uring_wait_start(&a, dev, false, &obj, 1, &efd);
+	nt_eventfd_add(efd, 5);
+	in_window = widened && in_debug_sleep(tid);
+	nt_set(obj);
+	in_window = in_window && nt_task_state(tid) == 'D';
+	nt_diag("object signaled %s", in_window ? "inside the window" :
+		"outside the window (or no delay point in this module)");
+	NT_ASSERT_EQ(nt_actor_finish(&a), 0);
+	if (in_window)
+		NT_EXPECT_EQ(a.index, 0u);
+	if (a.index == 0) {
+		NT_CHECK_EVENT(obj, 0, 0);
+	} else {
+		NT_EXPECT_EQ(a.index, NTSYNC_INDEX_URING_READY);
+		NT_CHECK_EVENT(obj, 0, 1);
+	}
+	NT_EXPECT_EQ(nt_eventfd_take(efd), 5u);
+	if (widened)
+		NT_ASSERT_TRUE(nt_module_param_write("debug_delay_woken_us",
+						     "0"));
+	nt_actor_stop(&a);
+	close(obj);
+	close(efd);
+	close(dev);
+}
+
 /* WAIT_ALL: all objects ready win; some ready is the eventfd, and nothing
  * is consumed. */
 NT_TEST(all_object_rules)
