@@ -117,15 +117,18 @@ struct ntsync_wq {
 	struct rb_root_cached root;
 	/* Where the next bounded re-check starts; NULL: at the first entry. */
 	struct rb_node *sweep;
+	/* Entries queued: who re-checks them, see ntsync_wq_recheck(). */
+	unsigned int count;
 };
 
 /*
- * Entries whose key one pass re-checks (ntsync_wq_sweep()), from a cursor
- * that moves on by as many each pass and wraps: the whole queue while it is
+ * Entries whose key one re-check reads (ntsync_wq_sweep()), from a cursor
+ * that moves on by as many each time and wraps: the whole queue while it is
  * no longer than this, else a window that sweeps it.  Each check reads two
- * cold lines in a long queue (the wait, its task): 8 keeps a pass over
- * 10,000 waiters within 2x of one over a single waiter (bench raw-sections,
- * wake-release), and covers the few waiters an object usually has.
+ * cold lines in a long queue (the wait, its task), so a long queue is
+ * re-checked by the waiters woken from it, on their way out, not by the
+ * waker (ntsync_wq_recheck()); 8 covers the few waiters an object usually
+ * has, whose order every wake pass then keeps exact.
  */
 #define NTSYNC_WQ_SWEEP		8
 
@@ -133,6 +136,7 @@ static inline void ntsync_wq_init(struct ntsync_wq *wq)
 {
 	wq->root = RB_ROOT_CACHED;
 	wq->sweep = NULL;
+	wq->count = 0;
 }
 
 static inline bool ntsync_wq_empty(const struct ntsync_wq *wq)
@@ -618,7 +622,8 @@ struct ntsync_task_node *ntsync_task_tree_find(const struct rb_root *root,
 void ntsync_task_tree_add(struct rb_root *root, struct ntsync_task_node *tn);
 void ntsync_wq_insert(struct ntsync_wq *wq, struct ntsync_q_entry *entry);
 void ntsync_wq_remove(struct ntsync_wq *wq, struct ntsync_q_entry *entry);
-void ntsync_wq_sweep(struct ntsync_wq *wq);
+unsigned int ntsync_wq_sweep(struct ntsync_wq *wq);
+unsigned int ntsync_wq_recheck(struct ntsync_wq *wq);
 int ntsync_pi_best_waiter(struct ntsync_obj *mutex);
 bool ntsync_entry_less(struct rb_node *a, const struct rb_node *b);
 #endif

@@ -93,8 +93,9 @@ static void ntsync_expect_order(struct kunit *test, struct ntsync_wq *wq,
 
 /*
  * The invariants of a queue: in-order traversal sorted by (prio, seq), the
- * cached leftmost is the first, the sweep cursor is in the tree, and with
- * @fresh, every key is its task's priority now.  Returns the length.
+ * cached leftmost is the first, the sweep cursor is in the tree, the count
+ * is the length, and with @fresh, every key is its task's priority now.
+ * Returns the length.
  */
 static unsigned int ntsync_expect_wq_valid(struct kunit *test,
 					   struct ntsync_wq *wq, bool fresh)
@@ -126,6 +127,7 @@ static unsigned int ntsync_expect_wq_valid(struct kunit *test,
 	}
 	KUNIT_EXPECT_TRUE(test, sweep_seen);
 	KUNIT_EXPECT_EQ(test, ntsync_wq_empty(wq), n == 0);
+	KUNIT_EXPECT_EQ(test, wq->count, n);
 	return n;
 }
 
@@ -347,6 +349,45 @@ static void ntsync_test_wq_window_exact(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
 				NTSYNC_WQ_SWEEP);
 	}
+}
+
+/*
+ * Who re-checks a queue: a woken waiter's share (ntsync_wq_recheck())
+ * leaves a queue no longer than the window to its walks, which re-check it
+ * whole; a longer one it re-checks by the window, so a raised entry is found
+ * within ceil(n / window) of them, and the count follows the requeue.
+ */
+static void ntsync_test_wq_recheck_long_only(struct kunit *test)
+{
+	const unsigned int bound = DIV_ROUND_UP(NTSYNC_TEST_LONG,
+						NTSYNC_WQ_SWEEP);
+	struct ntsync_test_waiter *w;
+	struct ntsync_q_entry *last;
+	unsigned int i, requeued = 0;
+	struct ntsync_wq wq;
+
+	w = ntsync_test_queue(test, &wq, NTSYNC_WQ_SWEEP,
+			      ntsync_test_prio_rising);
+	w[NTSYNC_WQ_SWEEP - 1].task->prio = 1;
+	KUNIT_EXPECT_EQ(test, ntsync_wq_recheck(&wq), 0U);
+	KUNIT_EXPECT_EQ(test, w[NTSYNC_WQ_SWEEP - 1].entry->prio,
+			ntsync_test_prio_rising(NTSYNC_WQ_SWEEP - 1));
+	KUNIT_EXPECT_PTR_EQ(test, ntsync_wq_first(&wq),
+			    w[NTSYNC_WQ_SWEEP - 1].entry);
+
+	w = ntsync_test_queue(test, &wq, NTSYNC_TEST_LONG,
+			      ntsync_test_prio_mix);
+	last = rb_entry(rb_last(&wq.root.rb_root), struct ntsync_q_entry,
+			node);
+	last->q->task->prio = 1;
+	for (i = 0; i < bound && !requeued; i++)
+		requeued = ntsync_wq_recheck(&wq);
+	KUNIT_EXPECT_EQ(test, requeued, 1U);
+	KUNIT_EXPECT_PTR_EQ(test,
+			    rb_entry(rb_first_cached(&wq.root),
+				     struct ntsync_q_entry, node), last);
+	KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
+			NTSYNC_TEST_LONG);
 }
 
 static unsigned int ntsync_test_list_len(struct list_head *head)
@@ -899,6 +940,7 @@ static struct kunit_case ntsync_test_cases[] = {
 	KUNIT_CASE(ntsync_test_wq_insert_remove),
 	KUNIT_CASE(ntsync_test_wq_requeue),
 	KUNIT_CASE(ntsync_test_wq_window_exact),
+	KUNIT_CASE(ntsync_test_wq_recheck_long_only),
 	KUNIT_CASE(ntsync_test_pi_work_pool),
 	KUNIT_CASE(ntsync_test_task_tree),
 	KUNIT_CASE(ntsync_test_channel_order),

@@ -27,14 +27,20 @@
  *    by its old priority (unless more than that many stale entries meet a
  *    walk at once): its stale key brings it to the front early, where it
  *    is checked.
- *  - A raised waiter sits behind its new place until it is checked.  Every
- *    walk first re-checks NTSYNC_WQ_SWEEP entries from a cursor that moves
- *    on through the queue and wraps: in a queue of at most that many
- *    entries every pass checks them all, so the order is exact; in a longer
- *    one a raised waiter is found within ceil(m / NTSYNC_WQ_SWEEP) passes,
- *    m being the entries between the cursor and it when it was raised
- *    (plus those queued there meanwhile), and is first in its new place
- *    from that pass on.
+ *  - A raised waiter sits behind its new place until it is checked.  The
+ *    bounded re-check reads NTSYNC_WQ_SWEEP entries from a cursor that
+ *    moves on through the queue and wraps.  In a queue of at most that many
+ *    entries every walk re-checks them all first, so the order is exact.  A
+ *    longer queue is re-checked by its waiters, not its wakers: each waiter
+ *    woken through the object does it on its way out (ntsync_wq_recheck()),
+ *    and so does every PI look-up (ntsync_wq_first()), so a waker's pass
+ *    reads only the entries it wakes (each check of a long queue reads two
+ *    cold lines; the waker is the real-time caller to keep short).  A
+ *    raised waiter is then found within ceil(m / NTSYNC_WQ_SWEEP) of those
+ *    re-checks, m being the entries between the cursor and it when it was
+ *    raised (plus those queued there meanwhile), and is first in its new
+ *    place from then on: at most one wake later than if the waker had
+ *    re-checked before choosing.
  *  - When ntsync's own PI changes the priority of a task blocked in a wait
  *    that includes a mutex (ntsync_pi.c, the registry of blocked waiters),
  *    that wait's entries are requeued at once (ntsync_requeue_q()).  Only
@@ -54,6 +60,8 @@
  * mutex bound: a waiter sharing the owner id of a mutex's current owner (two
  * threads passing one owner id) gets it recursively only if it is among
  * the first NTSYNC_WAKE_OWNED_MAX waiters; else when the mutex is free.
+ * A woken waiter's way out adds, under the object's lock, the window of a
+ * long queue: at most NTSYNC_WQ_SWEEP key checks and as many requeues.
  *
  * A waker satisfies a wait by claiming ntsync_q.signaled with a cmpxchg and
  * consuming the object(s) for the waiter, all under the lock that owns the
@@ -219,6 +227,7 @@ VISIBLE_IF_KUNIT void ntsync_wq_insert(struct ntsync_wq *wq,
 {
 	entry->prio = READ_ONCE(entry->q->task->prio);
 	rb_add_cached(&entry->node, &wq->root, ntsync_wq_less);
+	wq->count++;
 }
 
 static void ntsync_wq_erase(struct ntsync_wq *wq, struct ntsync_q_entry *entry)
@@ -227,6 +236,7 @@ static void ntsync_wq_erase(struct ntsync_wq *wq, struct ntsync_q_entry *entry)
 		wq->sweep = rb_next(&entry->node);
 	rb_erase_cached(&entry->node, &wq->root);
 	RB_CLEAR_NODE(&entry->node);
+	wq->count--;
 }
 
 /*
@@ -247,15 +257,17 @@ static void ntsync_wq_requeue(struct ntsync_wq *wq,
 	ntsync_wq_erase(wq, entry);
 	entry->prio = prio;
 	rb_add_cached(&entry->node, &wq->root, ntsync_wq_less);
+	wq->count++;
 }
 
 /*
  * The bounded re-check: compare the keys of NTSYNC_WQ_SWEEP entries, from
  * the cursor on (wrapping, each entry once), with their tasks' priorities
  * now, and requeue those that changed.  The tree is not changed during the
- * scan, so a queue no longer than the window is checked entirely.
+ * scan, so a queue no longer than the window is checked entirely.  Returns
+ * the number of entries requeued.
  */
-VISIBLE_IF_KUNIT void ntsync_wq_sweep(struct ntsync_wq *wq)
+VISIBLE_IF_KUNIT unsigned int ntsync_wq_sweep(struct ntsync_wq *wq)
 {
 	struct ntsync_q_entry *stale[NTSYNC_WQ_SWEEP];
 	int prio[NTSYNC_WQ_SWEEP];
@@ -264,7 +276,7 @@ VISIBLE_IF_KUNIT void ntsync_wq_sweep(struct ntsync_wq *wq)
 
 	start = wq->sweep ?: rb_first_cached(&wq->root);
 	if (!start)
-		return;
+		return 0;
 	node = start;
 	for (i = 0; i < NTSYNC_WQ_SWEEP; i++) {
 		struct ntsync_q_entry *entry;
@@ -283,6 +295,20 @@ VISIBLE_IF_KUNIT void ntsync_wq_sweep(struct ntsync_wq *wq)
 	wq->sweep = node;
 	for (i = 0; i < n; i++)
 		ntsync_wq_requeue(wq, stale[i], prio[i]);
+	return n;
+}
+
+/*
+ * The re-check of a queue longer than the window, which its walks leave
+ * out (they read only what they use): done by each waiter woken through
+ * the object on its way out, under the lock that owns the object.  Returns
+ * the number of entries requeued.
+ */
+VISIBLE_IF_KUNIT unsigned int ntsync_wq_recheck(struct ntsync_wq *wq)
+{
+	if (wq->count <= NTSYNC_WQ_SWEEP)
+		return 0;
+	return ntsync_wq_sweep(wq);
 }
 
 /* One walk over a queue in key order by a wake pass or a look-up. */
@@ -294,11 +320,15 @@ struct ntsync_wq_walk {
 	unsigned int requeues;
 };
 
-/* Start a walk of @wq, after its bounded re-check. */
+/*
+ * Start a walk of @wq, after its bounded re-check if it is no longer than
+ * the window (then whole) or if @long_too.
+ */
 static void ntsync_wq_walk_init(struct ntsync_wq_walk *walk,
-				struct ntsync_wq *wq)
+				struct ntsync_wq *wq, bool long_too)
 {
-	ntsync_wq_sweep(wq);
+	if (long_too || wq->count <= NTSYNC_WQ_SWEEP)
+		ntsync_wq_sweep(wq);
 	walk->wq = wq;
 	walk->pos = NULL;
 	walk->requeues = NTSYNC_WQ_REQUEUE_MAX;
@@ -349,13 +379,15 @@ static void ntsync_wq_used(struct ntsync_wq_walk *walk,
 
 /*
  * The best entry of @wq whose wait is not satisfied yet, with its key
- * checked, or NULL: O(log n), for the owner of @wq's lock.
+ * checked, or NULL: O(log n), for the owner of @wq's lock.  A PI look-up:
+ * it re-checks a long queue too, since a mutex's order boosts its owner
+ * between wakes.
  */
 struct ntsync_q_entry *ntsync_wq_first(struct ntsync_wq *wq)
 {
 	struct ntsync_wq_walk walk;
 
-	ntsync_wq_walk_init(&walk, wq);
+	ntsync_wq_walk_init(&walk, wq, true);
 	return ntsync_wq_next(&walk);
 }
 
@@ -470,17 +502,17 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 
 	/*
 	 * Nothing to hand over: no waiter can be satisfied now, so its order
-	 * does not matter yet, and the bounded re-check waits for a pass that
-	 * can wake (the bound of ntsync_wq_sweep() counts such passes).  An
-	 * owned mutex can still go to a waiter of its owner: walked below.
+	 * does not matter yet.  An owned mutex can still go to a waiter of
+	 * its owner: walked below.
 	 */
 	if (obj->type != NTSYNC_TYPE_MUTEX && !ntsync_obj_is_signaled(obj, 0))
 		return;
 
-	ntsync_wq_walk_init(&any_walk, &obj->any_waiters);
+	/* A long queue is re-checked by the waiters this pass wakes. */
+	ntsync_wq_walk_init(&any_walk, &obj->any_waiters, false);
 	/* Without wait_all_lock there are no wait-all waiters to see. */
 	if (all)
-		ntsync_wq_walk_init(&all_walk, &obj->all_waiters);
+		ntsync_wq_walk_init(&all_walk, &obj->all_waiters, false);
 
 	for (;;) {
 		if (!any)
@@ -520,7 +552,7 @@ struct task_struct *ntsync_claim_notify_waiter(struct ntsync_obj *obj)
 	struct ntsync_q_entry *entry;
 
 	ntsync_assert_owned(obj);
-	ntsync_wq_walk_init(&walk, &obj->any_waiters);
+	ntsync_wq_walk_init(&walk, &obj->any_waiters, false);
 	while ((entry = ntsync_wq_next(&walk))) {
 		if (ntsync_claim(entry->q, entry->index)) {
 			ntsync_stat_add(NTSYNC_STAT_WAKES, 1);
@@ -807,11 +839,11 @@ static bool ntsync_take_or_queue(struct ntsync_device *dev,
 				pi_work = obj->type == NTSYNC_TYPE_MUTEX &&
 					  ntsync_pi_mutex_needs_work(obj);
 			}
-		} else if (queued) {
-			ntsync_wq_insert(&obj->any_waiters, entry);
-			*queued = i + 1;
-			done = false;
 		} else {
+			if (queued) {
+				ntsync_wq_insert(&obj->any_waiters, entry);
+				*queued = i + 1;
+			}
 			done = false;
 		}
 		ntsync_unlock_obj(dev, obj, all);
@@ -824,6 +856,21 @@ static bool ntsync_take_or_queue(struct ntsync_device *dev,
 }
 
 /*
+ * @q leaves @wq of @obj, and did not leave it before a wake through @obj
+ * claimed it: its share of re-checking a long queue (ntsync_wq_recheck()).
+ * True if that moved an entry of a mutex whose PI must be re-evaluated
+ * (after the lock is dropped).  Under the lock that owns @obj.
+ */
+static bool ntsync_woken_recheck(struct ntsync_q *q, struct ntsync_obj *obj,
+				 struct ntsync_wq *wq, __u32 index)
+{
+	if ((__u32)atomic_read(&q->signaled) != index)
+		return false;
+	return ntsync_wq_recheck(wq) && obj->type == NTSYNC_TYPE_MUTEX &&
+	       ntsync_pi_mutex_needs_work(obj);
+}
+
+/*
  * Queue @q on its objects and files, sleep until one satisfies it, and take
  * it off again: the core of WAIT_ANY and AGGREGATE_WAIT.  Returns 0, or the
  * error of the sleep when nothing claimed @q (the caller reads q->signaled).
@@ -831,6 +878,8 @@ static bool ntsync_take_or_queue(struct ntsync_device *dev,
 int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 		      __u64 timeout, bool realtime, struct ntsync_pi_work *w)
 {
+	/* The mutex our wake's re-check reordered; q holds it until release. */
+	struct ntsync_obj *pi_obj = NULL;
 	__u32 i, queued;
 	int ret = 0;
 	bool all;
@@ -868,12 +917,17 @@ unqueue:
 
 		all = ntsync_lock_obj(dev, obj);
 		ntsync_wq_remove(&obj->any_waiters, entry);
+		if (ntsync_woken_recheck(q, obj, &obj->any_waiters,
+					 entry->index))
+			pi_obj = obj;
 		ntsync_pi_note_leave(q, obj);
 		ntsync_unlock_obj(dev, obj, all);
 	}
 	ntsync_q_fds_unregister(q);
 
 	ntsync_pi_wait_done(q, w);
+	if (pi_obj)
+		ntsync_pi_mutex_changed(pi_obj, w);
 
 	/* The uring_fd fired: an object signaled meanwhile still wins. */
 	if (q->objects_first &&
@@ -942,9 +996,9 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	struct ntsync_wait_args args;
 	struct ntsync_pi_work w;
 	struct ntsync_q *q;
+	bool all, pi_recheck = false;
 	int ret = 0;
 	__u32 i;
-	bool all;
 
 	ret = ntsync_get_wait_args(&args, user_args);
 	if (ret)
@@ -1017,19 +1071,33 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 		struct ntsync_q_entry *entry = &q->entries[i];
 
 		ntsync_wq_remove(&entry->obj->all_waiters, entry);
+		/* Woken through all of them: index 0. */
+		if (ntsync_woken_recheck(q, entry->obj,
+					 &entry->obj->all_waiters, 0))
+			pi_recheck = true;
 		ntsync_pi_note_leave(q, entry->obj);
 		ntsync_all_hint_add(entry->obj, -1);
 	}
 	if (alert_entry) {
-		raw_spin_lock(&alert_entry->obj->lock);
-		ntsync_wq_remove(&alert_entry->obj->any_waiters, alert_entry);
-		raw_spin_unlock(&alert_entry->obj->lock);
+		struct ntsync_obj *alert = alert_entry->obj;
+
+		raw_spin_lock(&alert->lock);
+		ntsync_wq_remove(&alert->any_waiters, alert_entry);
+		if (ntsync_woken_recheck(q, alert, &alert->any_waiters,
+					 alert_entry->index))
+			pi_recheck = true;
+		raw_spin_unlock(&alert->lock);
 	}
 
 	rt_mutex_unlock(&dev->wait_all_lock);
 
 	ntsync_q_fds_unregister(q);
 	ntsync_pi_wait_done(q, &w);
+	/* Rare (a priority changed from outside): every mutex of the wait. */
+	for (i = 0; pi_recheck && i < q->total_count; i++) {
+		if (q->entries[i].obj->type == NTSYNC_TYPE_MUTEX)
+			ntsync_pi_mutex_changed(q->entries[i].obj, &w);
+	}
 	/* Wait-all consumes EVENT_SET_PI too (the spec left this open). */
 	ntsync_pi_consume_event(dev, q, &w);
 	ret = ntsync_wait_result(q, ret, user_args);

@@ -197,6 +197,76 @@ NT_TEST_TIMEOUT(best_of_several_waiters, 60)
 	NT_CHECK_SCHED(nt_actor_tid(&owner), base);
 }
 
+/*
+ * A waiter raised to real time from outside (sched_setattr, unseen by the
+ * driver) while it waits deep in a long queue, past what a handoff's pass
+ * reads (NTSYNC_WAKE_OWNED_MAX, 16): the bounded re-checks find it within
+ * ceil(40 / NTSYNC_WQ_SWEEP) = 5 of them, two per handoff (the unlock's PI
+ * look-up, the new owner's own on its way out).  From then on it is the
+ * mutex's best waiter, so the owner that hands the mutex to it must run
+ * boosted by it until then, whichever re-check found it: here it is the
+ * second new owner's own (ntsync_wq_recheck()), whose PI re-evaluation
+ * this covers.
+ */
+#define LONG_QUEUE_WAITERS	40
+#define LONG_QUEUE_RAISED	31
+
+NT_TEST_TIMEOUT(raised_waiter_in_long_queue_boosts_owner_before_it, 60)
+{
+	const unsigned int handoffs_bound = 3;
+	struct nt_actor owner, w[LONG_QUEUE_WAITERS];
+	struct nt_actor *holder = &owner;
+	uint32_t holder_id = 1;
+	int dev = pi_dev();
+	int m = nt_mutex(dev, 0, 0);
+	struct nt_sched base;
+	unsigned int k;
+
+	nt_actor_start(&owner, NT_OTHER(0));
+	nt_actor_take(&owner, dev, m, 1);
+	for (unsigned int i = 0; i < LONG_QUEUE_WAITERS; i++) {
+		nt_actor_start(&w[i], NT_OTHER(0));
+		nt_actor_wait_start(&w[i], dev, false, &m, 1, 10 + i,
+				    NTSYNC_TIMEOUT_INFINITE);
+	}
+	base = nt_sched_get(nt_actor_tid(&w[0]));
+	nt_sched_set(nt_actor_tid(&w[LONG_QUEUE_RAISED]), NT_FIFO(50));
+
+	/* Arrival order until the raised waiter is served. */
+	for (k = 0; k < handoffs_bound; k++) {
+		struct nt_sched held = nt_sched_get(nt_actor_tid(holder));
+		uint32_t next = NT_POISON, count = NT_POISON;
+
+		/* The unlock hands the mutex over inside the call. */
+		NT_ASSERT_EQ(nt_actor_unlock(holder, m, holder_id), 0);
+		NT_CHECK_SCHED(nt_actor_tid(holder), base);
+		NT_ASSERT_EQ(ntsync_mutex_read(m, &next, &count), 0);
+		if (next == 10 + LONG_QUEUE_RAISED) {
+			NT_CHECK_SCHED_VAL(held, NT_FIFO(50));
+			break;
+		}
+		NT_ASSERT_EQ(next, 10 + k);
+		NT_ASSERT_EQ(nt_actor_finish(&w[k]), 0);
+		holder = &w[k];
+		holder_id = 10 + k;
+	}
+	NT_ASSERT_LT(k, handoffs_bound);
+	NT_ASSERT_EQ(nt_actor_finish(&w[LONG_QUEUE_RAISED]), 0);
+	NT_CHECK_MUTEX(m, 10 + LONG_QUEUE_RAISED, 1);
+	NT_ASSERT_EQ(nt_actor_unlock(&w[LONG_QUEUE_RAISED], m,
+				     10 + LONG_QUEUE_RAISED), 0);
+	/* The rest in arrival order, nobody boosted any more. */
+	for (unsigned int i = k; i < LONG_QUEUE_WAITERS; i++) {
+		if (i == LONG_QUEUE_RAISED)
+			continue;
+		NT_ASSERT_EQ(nt_actor_finish(&w[i]), 0);
+		NT_CHECK_MUTEX(m, 10 + i, 1);
+		NT_CHECK_SCHED(nt_actor_tid(&w[i]), base);
+		NT_ASSERT_EQ(nt_actor_unlock(&w[i], m, 10 + i), 0);
+	}
+	NT_CHECK_MUTEX(m, 0, 0);
+}
+
 /* One owner, two mutexes, waiters FIFO 60 and FIFO 80; release in the
  * given order. */
 static void two_mutexes(bool release_high_first)
