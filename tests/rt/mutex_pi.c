@@ -206,12 +206,12 @@ NT_TEST_TIMEOUT(best_of_several_waiters, 60)
  * mutex's best waiter, so the owner that hands the mutex to it must run
  * boosted by it until then, whichever re-check found it: here it is the
  * second new owner's own (ntsync_wq_recheck()), whose PI re-evaluation
- * this covers.
+ * this covers, for a queue of WAIT_ANY and one of WAIT_ALL (@all).
  */
 #define LONG_QUEUE_WAITERS	40
 #define LONG_QUEUE_RAISED	31
 
-NT_TEST_TIMEOUT(raised_waiter_in_long_queue_boosts_owner_before_it, 60)
+static void raised_in_long_queue(bool all)
 {
 	const unsigned int handoffs_bound = 3;
 	struct nt_actor owner, w[LONG_QUEUE_WAITERS];
@@ -226,7 +226,7 @@ NT_TEST_TIMEOUT(raised_waiter_in_long_queue_boosts_owner_before_it, 60)
 	nt_actor_take(&owner, dev, m, 1);
 	for (unsigned int i = 0; i < LONG_QUEUE_WAITERS; i++) {
 		nt_actor_start(&w[i], NT_OTHER(0));
-		nt_actor_wait_start(&w[i], dev, false, &m, 1, 10 + i,
+		nt_actor_wait_start(&w[i], dev, all, &m, 1, 10 + i,
 				    NTSYNC_TIMEOUT_INFINITE);
 	}
 	base = nt_sched_get(nt_actor_tid(&w[0]));
@@ -265,6 +265,16 @@ NT_TEST_TIMEOUT(raised_waiter_in_long_queue_boosts_owner_before_it, 60)
 		NT_ASSERT_EQ(nt_actor_unlock(&w[i], m, 10 + i), 0);
 	}
 	NT_CHECK_MUTEX(m, 0, 0);
+}
+
+NT_TEST_TIMEOUT(raised_wait_any_in_long_queue_boosts_owner_before_it, 60)
+{
+	raised_in_long_queue(false);
+}
+
+NT_TEST_TIMEOUT(raised_wait_all_in_long_queue_boosts_owner_before_it, 60)
+{
+	raised_in_long_queue(true);
 }
 
 /* One owner, two mutexes, waiters FIFO 60 and FIFO 80; release in the
