@@ -221,13 +221,26 @@ static bool ntsync_entry_claimed(const struct ntsync_q_entry *entry)
 	return atomic_read(&entry->q->signaled) != -1;
 }
 
+/* Longer than the window: its walks leave the re-check to its waiters. */
+static bool ntsync_wq_long(const struct ntsync_wq *wq)
+{
+	return wq->count > NTSYNC_WQ_SWEEP;
+}
+
+/* Sort @entry in with key @prio, behind its equals. */
+static void ntsync_wq_add(struct ntsync_wq *wq, struct ntsync_q_entry *entry,
+			  int prio)
+{
+	entry->prio = prio;
+	rb_add_cached(&entry->node, &wq->root, ntsync_wq_less);
+	wq->count++;
+}
+
 /* Sort @entry by its task's priority now, behind its equals. */
 VISIBLE_IF_KUNIT void ntsync_wq_insert(struct ntsync_wq *wq,
 				       struct ntsync_q_entry *entry)
 {
-	entry->prio = READ_ONCE(entry->q->task->prio);
-	rb_add_cached(&entry->node, &wq->root, ntsync_wq_less);
-	wq->count++;
+	ntsync_wq_add(wq, entry, READ_ONCE(entry->q->task->prio));
 }
 
 static void ntsync_wq_erase(struct ntsync_wq *wq, struct ntsync_q_entry *entry)
@@ -255,9 +268,7 @@ static void ntsync_wq_requeue(struct ntsync_wq *wq,
 			      struct ntsync_q_entry *entry, int prio)
 {
 	ntsync_wq_erase(wq, entry);
-	entry->prio = prio;
-	rb_add_cached(&entry->node, &wq->root, ntsync_wq_less);
-	wq->count++;
+	ntsync_wq_add(wq, entry, prio);
 }
 
 /*
@@ -306,9 +317,7 @@ VISIBLE_IF_KUNIT unsigned int ntsync_wq_sweep(struct ntsync_wq *wq)
  */
 VISIBLE_IF_KUNIT unsigned int ntsync_wq_recheck(struct ntsync_wq *wq)
 {
-	if (wq->count <= NTSYNC_WQ_SWEEP)
-		return 0;
-	return ntsync_wq_sweep(wq);
+	return ntsync_wq_long(wq) ? ntsync_wq_sweep(wq) : 0;
 }
 
 /* One walk over a queue in key order by a wake pass or a look-up. */
@@ -327,7 +336,7 @@ struct ntsync_wq_walk {
 static void ntsync_wq_walk_init(struct ntsync_wq_walk *walk,
 				struct ntsync_wq *wq, bool long_too)
 {
-	if (long_too || wq->count <= NTSYNC_WQ_SWEEP)
+	if (long_too || !ntsync_wq_long(wq))
 		ntsync_wq_sweep(wq);
 	walk->wq = wq;
 	walk->pos = NULL;
