@@ -112,6 +112,7 @@ void series_unsupported(struct series *s, const char *fmt, ...)
 void series_error(struct series *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void series_extra(struct series *s, const char *key, double val);
+double median_of(double *v, size_t n);
 void series_extra_text(struct series *s, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const struct bench_extra *series_get_extra(const struct series *s,

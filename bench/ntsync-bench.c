@@ -331,10 +331,16 @@ static void eval_targets(struct run_state *st)
 		double r4 = c->sum.p50 /
 			    find_series(st, "handoff-4", "ntsync-pi-off")->sum.p50;
 
+		const struct bench_extra *p2 = series_get_extra(b, "paired_on_off");
+		const struct bench_extra *p4 =
+			series_get_extra(find_series(st, "handoff-4", "ntsync-pi-off"),
+					 "paired_on_off");
+
 		t->known = true;
 		t->met = r2 >= 0.95 && r4 >= 0.95;
-		snprintf(t->detail, sizeof(t->detail), "2 threads %.2fx, 4 threads %.2fx",
-			 r2, r4);
+		snprintf(t->detail, sizeof(t->detail),
+			 "2 threads %.2fx, 4 threads %.2fx (trial by trial: %.2fx, %.2fx)",
+			 r2, r4, p2 ? p2->val : NAN, p4 ? p4->val : NAN);
 	}
 
 	t = add_target(st, "inversion",

@@ -205,6 +205,41 @@ static double ho_trial(enum lock_kind kind, int dev, unsigned int nthreads,
 #define HO_PI_OFF	3
 #define HO_SERIES	4
 
+/*
+ * The order of a trial's series.  Odd trials swap pi on and pi off, so that
+ * neither always runs first after the module parameter was written (an A/A
+ * run, both series with pi on, read 0.92-1.13x per boot in that order).
+ */
+static const int ho_order[2][HO_SERIES] = {
+	{ LK_NTSYNC, LK_PI_FUTEX, LK_PLAIN, HO_PI_OFF },
+	{ HO_PI_OFF, LK_PI_FUTEX, LK_PLAIN, LK_NTSYNC },
+};
+
+/*
+ * pi on against pi off trial by trial (both ran in each trial, next to each
+ * other): the median of the ratios and how many trials pi on won.  Slow
+ * drift of the host cancels in each ratio.
+ */
+static void ho_pi_paired(struct series *on, struct series *off)
+{
+	double *ratio;
+	size_t i, won = 0;
+
+	if (on->status != ST_OK || off->status != ST_OK || !on->n ||
+	    on->n != off->n)
+		return;
+	ratio = malloc(on->n * sizeof(*ratio));
+	if (!ratio)
+		return;
+	for (i = 0; i < on->n; i++) {
+		ratio[i] = on->v[i] / off->v[i];
+		won += ratio[i] >= 1.0;
+	}
+	series_extra(off, "paired_on_off", median_of(ratio, on->n));
+	series_extra(off, "pi_on_won", (double)won);
+	free(ratio);
+}
+
 static double ho_trial_pi_off(int dev, unsigned int nthreads, unsigned int ms,
 			      double *share)
 {
@@ -225,12 +260,13 @@ static void run_handoff(const struct bench_cfg *cfg, struct result *res,
 	double share_sum[HO_SERIES] = { 0 };
 	char why[192];
 	unsigned int tr;
-	int dev, k, pi;
+	int dev, i, k, pi;
 
 	snprintf(res->note, sizeof(res->note),
 		 "%u SCHED_OTHER threads lock/unlock one mutex (%d spin iterations inside, "
 		 "%d outside); one sample per %u ms trial; handoff = share of acquisitions "
-		 "that changed owner; ntsync-pi-off: the module's pi=0", nthreads,
+		 "that changed owner; ntsync-pi-off: the module's pi=0, before ntsync-mutex "
+		 "in odd trials", nthreads,
 		 HO_INSIDE, HO_OUTSIDE, cfg->trial_ms);
 	for (k = 0; k < 3; k++)
 		s[k] = res_add(res, lock_names[k], UNIT_OPS);
@@ -249,8 +285,10 @@ static void run_handoff(const struct bench_cfg *cfg, struct result *res,
 	for (tr = 0; tr <= cfg->trials; tr++) {
 		unsigned int ms = tr ? cfg->trial_ms : cfg->trial_ms / 4 + 10;
 
-		for (k = 0; k < HO_SERIES; k++) {
+		for (i = 0; i < HO_SERIES; i++) {
 			double v, share = 0;
+
+			k = ho_order[tr % 2][i];
 
 			if (s[k]->status != ST_OK)
 				continue;
@@ -271,6 +309,7 @@ static void run_handoff(const struct bench_cfg *cfg, struct result *res,
 		if (s[k]->status == ST_OK && s[k]->n)
 			series_extra_text(s[k], "handoff", "%.1f%%",
 					  100.0 * share_sum[k] / (double)s[k]->n);
+	ho_pi_paired(s[LK_NTSYNC], s[HO_PI_OFF]);
 	if (dev >= 0)
 		close(dev);
 }

@@ -158,6 +158,13 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The median of @v (n > 0), which it sorts. */
+double median_of(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* Nearest-rank percentile of sorted @v. */
 static double percentile(const double *v, size_t n, double p)
 {

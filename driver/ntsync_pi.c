@@ -42,7 +42,10 @@
  * only if it runs at a real-time priority itself.  A waiter below that is
  * only registered, so that a boost it receives while it waits is passed on
  * along the chain (ntsync_pi_chain_add_waits_of()); a wait satisfied while
- * it was being queued does not sleep and is not registered.  Threads at normal
+ * it was being queued does not sleep and is not registered.  The registry
+ * is the only way from a task to its wait (a module keeps nothing in
+ * task_struct), and any waiter may own a mutex that a real-time thread asks
+ * for later, so the registration cannot be left out for normal waiters.  Threads at normal
  * priorities therefore pay for two short raw sections per contended wait,
  * not for the PI mutex, which in this way stays module-wide without
  * putting every process behind one lock: it serialises the tasks'
