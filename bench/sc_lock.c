@@ -206,9 +206,10 @@ static double ho_trial(enum lock_kind kind, int dev, unsigned int nthreads,
 #define HO_SERIES	4
 
 /*
- * The order of a trial's series.  Odd trials swap pi on and pi off, so that
- * neither always runs first after the module parameter was written (an A/A
- * run, both series with pi on, read 0.92-1.13x per boot in that order).
+ * The order of a trial's series.  Odd trials swap pi on and pi off, since
+ * the first series of a trial reads about 9% low (pi on first: on/off
+ * 0.95x; pi off first: 1.13x; an A/A run with pi on in both read 0.92-1.13x
+ * per boot): neither may always be first.
  */
 static const int ho_order[2][HO_SERIES] = {
 	{ LK_NTSYNC, LK_PI_FUTEX, LK_PLAIN, HO_PI_OFF },
@@ -289,7 +290,6 @@ static void run_handoff(const struct bench_cfg *cfg, struct result *res,
 			double v, share = 0;
 
 			k = ho_order[tr % 2][i];
-
 			if (s[k]->status != ST_OK)
 				continue;
 			if (k == HO_PI_OFF)
