@@ -158,13 +158,6 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The median of @v (n > 0), which it sorts. */
-double median_of(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Nearest-rank percentile of sorted @v. */
 static double percentile(const double *v, size_t n, double p)
 {
@@ -175,6 +168,13 @@ static double percentile(const double *v, size_t n, double p)
 	if (rank > n)
 		rank = n;
 	return v[rank - 1];
+}
+
+/* The median of @v (n > 0), which it sorts: as a series' p50. */
+double median_of(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return percentile(v, n, 50);
 }
 
 void series_summarize(struct series *s)

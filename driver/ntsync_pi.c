@@ -45,12 +45,12 @@
  * it was being queued does not sleep and is not registered.  The registry
  * is the only way from a task to its wait (a module keeps nothing in
  * task_struct), and any waiter may own a mutex that a real-time thread asks
- * for later, so the registration cannot be left out for normal waiters.  Threads at normal
- * priorities therefore pay for two short raw sections per contended wait,
- * not for the PI mutex, which in this way stays module-wide without
- * putting every process behind one lock: it serialises the tasks'
- * attributes, and chains run across devices (a task may own mutexes of
- * one device and wait on another's).
+ * for later, so the registration cannot be left out for normal waiters.
+ * Threads at normal priorities therefore pay for two short raw sections
+ * per contended wait, not for the PI mutex, which in this way stays
+ * module-wide without putting every process behind one lock: it serialises
+ * the tasks' attributes, and chains run across devices (a task may own
+ * mutexes of one device and wait on another's).
  *
  * Allocation: records come from the ioctl's pi_work pool, filled before any
  * lock is taken; in this file's sleepable context a missing record may also
