@@ -13,13 +13,17 @@
 #
 #   scripts/run-bench-peer.sh [--rounds R] [--quick] [--only NAMES] [--kvm]
 #                             [--smp N] [--offline] [--ours-ko PATH]
-#                             [--peer-ko PATH]
+#                             [--peer-ko PATH] [--icount SHIFT]
 #                             [-- MORE NTSYNC-BENCH OPTIONS]
 #
 #   --rounds R   rounds per driver, at least 2 (default 2)
 #   --quick      ntsync-bench --quick (small counts)
 #   --only NAMES a comma-separated subset of the scenarios above
 #   --offline    use the cached 7.x kernels only (kernel7-root.sh --offline)
+#   --icount SHIFT  TCG counting instructions (ntsync-vm --icount): every
+#                time then reads 2^SHIFT ns per guest instruction, the
+#                same from run to run; with --smp 1 a timed call counts
+#                its own instructions only (bench/README.md)
 #   --ours-ko PATH  "ours" is this module (built for the same 7.x kernel,
 #                e.g. from an older commit, for a before/after table)
 #                instead of this checkout's build
@@ -72,6 +76,10 @@ while [ $# -gt 0 ]; do
 	--only) [ $# -ge 2 ] || { usage >&2; exit 2; }; only=${only:+$only,}$2; shift 2 ;;
 	--kvm) vm_args+=(--kvm); accel=kvm; shift ;;
 	--smp) [ $# -ge 2 ] || { usage >&2; exit 2; }; smp=$2; shift 2 ;;
+	--icount)
+		[[ ${2:-} =~ ^[0-9]+$ ]] ||
+			{ echo "run-bench-peer: --icount wants a shift" >&2; exit 2; }
+		vm_args+=(--icount "$2"); accel=tcg-icount$2; shift 2 ;;
 	--offline) offline=(--offline); shift ;;
 	--ours-ko)
 		[ -f "${2:-}" ] || { echo "run-bench-peer: --ours-ko wants a module file" >&2; exit 2; }
