@@ -115,8 +115,14 @@ struct ntsync_device {
  */
 struct ntsync_wq {
 	struct rb_root_cached root;
+	/*
+	 * The same entries in arrival order (struct ntsync_q_entry.arrival):
+	 * what the bounded re-check walks, one pointer per step; a requeue
+	 * leaves it alone.
+	 */
+	struct list_head arrivals;
 	/* Where the next bounded re-check starts; NULL: at the first entry. */
-	struct rb_node *sweep;
+	struct list_head *sweep;
 	/* Entries queued: who re-checks them, see ntsync_wq_recheck(). */
 	unsigned int count;
 };
@@ -135,6 +141,7 @@ struct ntsync_wq {
 static inline void ntsync_wq_init(struct ntsync_wq *wq)
 {
 	wq->root = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&wq->arrivals);
 	wq->sweep = NULL;
 	wq->count = 0;
 }
@@ -236,6 +243,8 @@ struct ntsync_q_entry {
 	 * that queue; cleared (RB_EMPTY_NODE) once taken out of it.
 	 */
 	struct rb_node node;
+	/* In the same queue's arrivals while in its tree. */
+	struct list_head arrival;
 	struct ntsync_q *q;
 	struct ntsync_obj *obj;
 	/* Position in the caller's array; count for the alert event. */
@@ -462,7 +471,27 @@ int ntsync_create_mutex(struct ntsync_device *dev, void __user *argp);
 int ntsync_create_event(struct ntsync_device *dev, void __user *argp);
 int ntsync_publish_obj(struct ntsync_obj *obj);
 long ntsync_obj_ioctl(struct file *file, unsigned int cmd, unsigned long parm);
-bool ntsync_obj_is_signaled(const struct ntsync_obj *obj, __u32 owner);
+/* Inline: every wake pass and every wait asks, often more than once. */
+static inline bool ntsync_obj_is_signaled(const struct ntsync_obj *obj,
+					  __u32 owner)
+{
+	switch (obj->type) {
+	case NTSYNC_TYPE_SEM:
+		return obj->u.sem.count;
+	case NTSYNC_TYPE_MUTEX:
+		if (obj->u.mutex.owner && obj->u.mutex.owner != owner)
+			return false;
+		return obj->u.mutex.count < U32_MAX;
+	case NTSYNC_TYPE_EVENT:
+		return obj->u.event.signaled;
+	case NTSYNC_TYPE_CHANNEL:
+		/* Notify only: something is pending (never consumed here). */
+		return obj->u.channel.depth;
+	}
+	WARN_ON_ONCE(1);
+	return false;
+}
+
 void ntsync_obj_acquire(struct ntsync_obj *obj, struct ntsync_q *q);
 void ntsync_obj_destroy(struct ntsync_obj *obj);
 
@@ -605,11 +634,39 @@ void ntsync_init_q(struct ntsync_device *dev, struct ntsync_q *q,
 void ntsync_release_q(struct ntsync_q *q);
 int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 		      __u64 timeout, bool realtime, struct ntsync_pi_work *w);
-bool ntsync_lock_obj(struct ntsync_device *dev, struct ntsync_obj *obj)
-	__acquires(&obj->lock);
-void ntsync_unlock_obj(struct ntsync_device *dev, struct ntsync_obj *obj,
-		       bool all)
-	__releases(&obj->lock);
+bool ntsync_lock_obj_all(struct ntsync_device *dev, struct ntsync_obj *obj)
+	__must_hold(&obj->lock);
+void ntsync_unlock_all(struct ntsync_device *dev);
+
+/*
+ * Lock the object for a single-object operation.  Returns false with
+ * obj->lock held when no wait-all uses the object, and true with only
+ * dev->wait_all_lock held when one does: that lock then owns the object, and
+ * ntsync_wake_waiters() must also consider its wait-all waiters.  Inline,
+ * as its unlock: every object ioctl and every wait takes them.
+ */
+static inline bool ntsync_lock_obj(struct ntsync_device *dev,
+				   struct ntsync_obj *obj)
+	__acquires(&obj->lock)
+{
+	raw_spin_lock(&obj->lock);
+	if (likely(!obj->all_hint))
+		return false;
+	return ntsync_lock_obj_all(dev, obj);
+}
+
+static inline void ntsync_unlock_obj(struct ntsync_device *dev,
+				     struct ntsync_obj *obj, bool all)
+	__releases(&obj->lock)
+{
+	if (likely(!all)) {
+		raw_spin_unlock(&obj->lock);
+		return;
+	}
+	__release(&obj->lock);
+	ntsync_unlock_all(dev);
+}
+
 void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 			 bool all);
 int ntsync_wait_any(struct ntsync_device *dev, void __user *argp);

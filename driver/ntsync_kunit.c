@@ -93,8 +93,9 @@ static void ntsync_expect_order(struct kunit *test, struct ntsync_wq *wq,
 
 /*
  * The invariants of a queue: in-order traversal sorted by (prio, seq), the
- * cached leftmost is the first, the sweep cursor is in the tree, the count
- * is the length, and with @fresh, every key is its task's priority now.
+ * cached leftmost is the first, the sweep cursor is on a queued entry, the
+ * count is the length of the tree and of the arrival list, and with @fresh,
+ * every key is its task's priority now.
  * Returns the length.
  */
 static unsigned int ntsync_expect_wq_valid(struct kunit *test,
@@ -120,7 +121,7 @@ static unsigned int ntsync_expect_wq_valid(struct kunit *test,
 					      "(%d, %llu) before (%d, %llu)",
 					      prev->prio, prev->q->seq, e->prio,
 					      e->q->seq);
-		if (node == wq->sweep)
+		if (&e->arrival == wq->sweep)
 			sweep_seen = true;
 		prev = e;
 		n++;
@@ -128,6 +129,7 @@ static unsigned int ntsync_expect_wq_valid(struct kunit *test,
 	KUNIT_EXPECT_TRUE(test, sweep_seen);
 	KUNIT_EXPECT_EQ(test, ntsync_wq_empty(wq), n == 0);
 	KUNIT_EXPECT_EQ(test, wq->count, n);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&wq->arrivals), (size_t)n);
 	return n;
 }
 
@@ -349,6 +351,34 @@ static void ntsync_test_wq_window_exact(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
 				NTSYNC_WQ_SWEEP);
 	}
+}
+
+/*
+ * A sweep requeues as it scans: when every key of a window-long queue is
+ * stale at once (the order reversed), one sweep from mid-queue requeues
+ * each entry once and leaves the queue in the new order, every key fresh.
+ */
+static void ntsync_test_wq_sweep_all_stale(struct kunit *test)
+{
+	const unsigned int n = NTSYNC_WQ_SWEEP + 2;
+	struct ntsync_test_waiter *w;
+	struct ntsync_wq wq;
+	unsigned int i;
+
+	w = ntsync_test_queue(test, &wq, n, ntsync_test_prio_rising);
+	/* The cursor stops at w[NTSYNC_WQ_SWEEP]: the next scan wraps. */
+	ntsync_wq_sweep(&wq);
+	ntsync_wq_remove(&wq, w[0].entry);
+	ntsync_wq_remove(&wq, w[1].entry);
+	KUNIT_EXPECT_PTR_EQ(test, wq.sweep,
+			    &w[NTSYNC_WQ_SWEEP].entry->arrival);
+	for (i = 2; i < n; i++)
+		w[i].task->prio = 100 - i;
+	KUNIT_EXPECT_EQ(test, ntsync_wq_sweep(&wq), NTSYNC_WQ_SWEEP);
+	KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
+			NTSYNC_WQ_SWEEP);
+	KUNIT_EXPECT_PTR_EQ(test, ntsync_wq_first(&wq), w[n - 1].entry);
+	KUNIT_EXPECT_EQ(test, ntsync_wq_sweep(&wq), 0U);
 }
 
 /*
@@ -939,6 +969,7 @@ static struct kunit_case ntsync_test_cases[] = {
 	KUNIT_CASE(ntsync_test_pi_best_waiter),
 	KUNIT_CASE(ntsync_test_wq_insert_remove),
 	KUNIT_CASE(ntsync_test_wq_requeue),
+	KUNIT_CASE(ntsync_test_wq_sweep_all_stale),
 	KUNIT_CASE(ntsync_test_wq_window_exact),
 	KUNIT_CASE(ntsync_test_wq_recheck_long_only),
 	KUNIT_CASE(ntsync_test_pi_work_pool),

@@ -21,25 +21,6 @@
 static void ntsync_event_hand_over_pi(struct ntsync_obj *event,
 				      struct ntsync_q *q);
 
-bool ntsync_obj_is_signaled(const struct ntsync_obj *obj, __u32 owner)
-{
-	switch (obj->type) {
-	case NTSYNC_TYPE_SEM:
-		return obj->u.sem.count;
-	case NTSYNC_TYPE_MUTEX:
-		if (obj->u.mutex.owner && obj->u.mutex.owner != owner)
-			return false;
-		return obj->u.mutex.count < U32_MAX;
-	case NTSYNC_TYPE_EVENT:
-		return obj->u.event.signaled;
-	case NTSYNC_TYPE_CHANNEL:
-		/* Notify only: something is pending (never consumed here). */
-		return obj->u.channel.depth;
-	}
-	WARN_ON_ONCE(1);
-	return false;
-}
-
 /* Take a signaled object on behalf of @q's owner. */
 void ntsync_obj_acquire(struct ntsync_obj *obj, struct ntsync_q *q)
 {

@@ -29,8 +29,10 @@
  *    is checked.
  *  - A raised waiter sits behind its new place until it is checked.  The
  *    bounded re-check reads NTSYNC_WQ_SWEEP entries from a cursor that
- *    moves on through the queue and wraps.  In a queue of at most that many
- *    entries every walk re-checks them all first, so the order is exact.  A
+ *    moves on through the queue in arrival order and wraps (a list beside
+ *    the tree, which a requeue leaves alone: a step is one pointer, and the
+ *    scan requeues as it goes).  In a queue of at most that many entries
+ *    every walk re-checks them all first, so the order is exact.  A
  *    longer queue is re-checked by its waiters, not its wakers: each waiter
  *    woken through the object does it on its way out (ntsync_wq_recheck()),
  *    and so does every PI look-up (ntsync_wq_first()), so a waker's pass
@@ -89,20 +91,14 @@
 #include "ntsync_trace.h"
 
 /*
- * Lock the object for a single-object operation.  Returns false with
- * obj->lock held when no wait-all uses the object, and true with only
- * dev->wait_all_lock held when one does: that lock then owns the object, and
- * ntsync_wake_waiters() must also consider its wait-all waiters.
+ * ntsync_lock_obj() found @obj used by a wait-all: trade obj->lock for
+ * dev->wait_all_lock, unless the wait-all leaves meanwhile.  Same result.
  */
-bool ntsync_lock_obj(struct ntsync_device *dev, struct ntsync_obj *obj)
-	__acquires(&obj->lock)
+bool ntsync_lock_obj_all(struct ntsync_device *dev, struct ntsync_obj *obj)
+	__must_hold(&obj->lock)
 {
 	for (;;) {
-		raw_spin_lock(&obj->lock);
-		if (likely(!obj->all_hint))
-			return false;
 		raw_spin_unlock(&obj->lock);
-
 		rt_mutex_lock(&dev->wait_all_lock);
 		/* all_hint changes only under wait_all_lock: stable now. */
 		if (obj->all_hint) {
@@ -112,21 +108,21 @@ bool ntsync_lock_obj(struct ntsync_device *dev, struct ntsync_obj *obj)
 		}
 		/* The wait-all left meanwhile; the object lock owns it again. */
 		rt_mutex_unlock(&dev->wait_all_lock);
+		raw_spin_lock(&obj->lock);
+		if (likely(!obj->all_hint))
+			return false;
 	}
 }
 
-void ntsync_unlock_obj(struct ntsync_device *dev, struct ntsync_obj *obj,
-		       bool all)
-	__releases(&obj->lock)
+/*
+ * Drop wait_all_lock, then wake the tasks its holder claimed meanwhile.
+ * Out of line: its array would cost every object unlock a stack clear.
+ */
+void ntsync_unlock_all(struct ntsync_device *dev)
 {
 	struct task_struct *wake[NTSYNC_WAKE_LATER_MAX];
 	unsigned int i, n;
 
-	if (!all) {
-		raw_spin_unlock(&obj->lock);
-		return;
-	}
-	__release(&obj->lock);
 	/* The list is wait_all_lock's: taken along before it is dropped. */
 	n = dev->nr_wake_later;
 	memcpy(wake, dev->wake_later, n * sizeof(*wake));
@@ -227,26 +223,30 @@ static bool ntsync_wq_long(const struct ntsync_wq *wq)
 	return wq->count > NTSYNC_WQ_SWEEP;
 }
 
-/* Sort @entry in with key @prio, behind its equals. */
-static void ntsync_wq_add(struct ntsync_wq *wq, struct ntsync_q_entry *entry,
-			  int prio)
+/* Sort @entry into the tree with key @prio, behind its equals. */
+static void ntsync_wq_sort_in(struct ntsync_wq *wq,
+			      struct ntsync_q_entry *entry, int prio)
 {
 	entry->prio = prio;
 	rb_add_cached(&entry->node, &wq->root, ntsync_wq_less);
-	wq->count++;
 }
 
-/* Sort @entry by its task's priority now, behind its equals. */
+/* Queue @entry: sorted by its task's priority now, behind its equals. */
 VISIBLE_IF_KUNIT void ntsync_wq_insert(struct ntsync_wq *wq,
 				       struct ntsync_q_entry *entry)
 {
-	ntsync_wq_add(wq, entry, READ_ONCE(entry->q->task->prio));
+	ntsync_wq_sort_in(wq, entry, READ_ONCE(entry->q->task->prio));
+	list_add_tail(&entry->arrival, &wq->arrivals);
+	wq->count++;
 }
 
 static void ntsync_wq_erase(struct ntsync_wq *wq, struct ntsync_q_entry *entry)
 {
-	if (wq->sweep == &entry->node)
-		wq->sweep = rb_next(&entry->node);
+	/* The cursor moves on to the next arrival, or back to the first. */
+	if (wq->sweep == &entry->arrival)
+		wq->sweep = list_is_last(&entry->arrival, &wq->arrivals) ?
+			    NULL : entry->arrival.next;
+	list_del(&entry->arrival);
 	rb_erase_cached(&entry->node, &wq->root);
 	RB_CLEAR_NODE(&entry->node);
 	wq->count--;
@@ -267,45 +267,43 @@ VISIBLE_IF_KUNIT void ntsync_wq_remove(struct ntsync_wq *wq,
 static void ntsync_wq_requeue(struct ntsync_wq *wq,
 			      struct ntsync_q_entry *entry, int prio)
 {
-	ntsync_wq_erase(wq, entry);
-	ntsync_wq_add(wq, entry, prio);
+	rb_erase_cached(&entry->node, &wq->root);
+	ntsync_wq_sort_in(wq, entry, prio);
 }
 
 /*
  * The bounded re-check: compare the keys of NTSYNC_WQ_SWEEP entries, from
- * the cursor on (wrapping, each entry once), with their tasks' priorities
- * now, and requeue those that changed.  The tree is not changed during the
- * scan, so a queue no longer than the window is checked entirely.  Returns
- * the number of entries requeued.
+ * the cursor on in arrival order (wrapping, each entry once), with their
+ * tasks' priorities now, and requeue those that changed.  A requeue moves
+ * an entry in the tree only, not in the arrival list the scan follows, so
+ * a queue no longer than the window is checked entirely.  Returns the
+ * number of entries requeued.
  */
 VISIBLE_IF_KUNIT unsigned int ntsync_wq_sweep(struct ntsync_wq *wq)
 {
-	struct ntsync_q_entry *stale[NTSYNC_WQ_SWEEP];
-	int prio[NTSYNC_WQ_SWEEP];
-	struct rb_node *start, *node;
+	struct list_head *start, *pos;
 	unsigned int i, n = 0;
 
-	start = wq->sweep ?: rb_first_cached(&wq->root);
-	if (!start)
+	if (list_empty(&wq->arrivals))
 		return 0;
-	node = start;
+	start = wq->sweep ?: wq->arrivals.next;
+	pos = start;
 	for (i = 0; i < NTSYNC_WQ_SWEEP; i++) {
 		struct ntsync_q_entry *entry;
 		int now;
 
-		entry = rb_entry(node, struct ntsync_q_entry, node);
+		entry = list_entry(pos, struct ntsync_q_entry, arrival);
 		now = READ_ONCE(entry->q->task->prio);
 		if (now != entry->prio && !ntsync_entry_claimed(entry)) {
-			stale[n] = entry;
-			prio[n++] = now;
+			ntsync_wq_requeue(wq, entry, now);
+			n++;
 		}
-		node = rb_next(node) ?: rb_first_cached(&wq->root);
-		if (node == start)
+		pos = list_is_last(pos, &wq->arrivals) ? wq->arrivals.next :
+							 pos->next;
+		if (pos == start)
 			break;
 	}
-	wq->sweep = node;
-	for (i = 0; i < n; i++)
-		ntsync_wq_requeue(wq, stale[i], prio[i]);
+	wq->sweep = pos;
 	return n;
 }
 
@@ -336,7 +334,8 @@ struct ntsync_wq_walk {
 static void ntsync_wq_walk_init(struct ntsync_wq_walk *walk,
 				struct ntsync_wq *wq, bool long_too)
 {
-	if (long_too || !ntsync_wq_long(wq))
+	/* A lone entry needs none: the walk checks the key of what it uses. */
+	if (wq->count > 1 && (long_too || !ntsync_wq_long(wq)))
 		ntsync_wq_sweep(wq);
 	walk->wq = wq;
 	walk->pos = NULL;
@@ -497,6 +496,23 @@ static void ntsync_try_wake_all(struct ntsync_device *dev, struct ntsync_q *q,
 }
 
 /*
+ * The common pass, without wait-all waiters and for an object that any
+ * waiter can take (not a mutex): the best waiters while it lasts.
+ */
+static void ntsync_wake_any_waiters(struct ntsync_obj *obj)
+{
+	struct ntsync_q_entry *entry;
+	struct ntsync_wq_walk walk;
+
+	ntsync_wq_walk_init(&walk, &obj->any_waiters, false);
+	while (ntsync_obj_is_signaled(obj, 0) &&
+	       (entry = ntsync_wq_next(&walk))) {
+		ntsync_try_wake_any(obj, entry, false);
+		ntsync_wq_used(&walk, entry);
+	}
+}
+
+/*
  * The object may have become signaled: wake whoever it can satisfy.  Called
  * under the lock ntsync_lock_obj() returned; @all is what it returned.
  */
@@ -518,23 +534,31 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 		return;
 
 	/* A long queue is re-checked by the waiters this pass wakes. */
+	if (!all && obj->type != NTSYNC_TYPE_MUTEX) {
+		ntsync_wake_any_waiters(obj);
+		return;
+	}
 	ntsync_wq_walk_init(&any_walk, &obj->any_waiters, false);
 	/* Without wait_all_lock there are no wait-all waiters to see. */
 	if (all)
 		ntsync_wq_walk_init(&all_walk, &obj->all_waiters, false);
 
 	for (;;) {
+		/* Spent: no other waiter of a semaphore or event can take it. */
+		if (obj->type != NTSYNC_TYPE_MUTEX &&
+		    !ntsync_obj_is_signaled(obj, 0))
+			break;
 		if (!any)
 			any = ntsync_wq_next(&any_walk);
 		if (all && !each)
 			each = ntsync_wq_next(&all_walk);
 		if (!any && !each)
 			break;
+		/* A mutex can suit one waiter and not another. */
 		if (!ntsync_obj_is_signaled(obj, 0)) {
-			/* Only a mutex can suit one waiter and not another. */
-			if (obj->type != NTSYNC_TYPE_MUTEX || !owned_left)
-				break;
 			/* Owned: only a waiter of its owner can take it. */
+			if (!owned_left)
+				break;
 			owned_left--;
 		}
 		if (any && (!each || ntsync_waiter_first(any, each))) {
