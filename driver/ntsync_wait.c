@@ -395,6 +395,10 @@ struct ntsync_q_entry *ntsync_wq_first(struct ntsync_wq *wq)
 {
 	struct ntsync_wq_walk walk;
 
+	/* The common case of a PI look-up at unlock: nobody waits. */
+	if (ntsync_wq_empty(wq))
+		return NULL;
+
 	ntsync_wq_walk_init(&walk, wq, true);
 	return ntsync_wq_next(&walk);
 }
@@ -634,7 +638,9 @@ void ntsync_release_q(struct ntsync_q *q)
 		ntsync_put_obj(q->entries[i].obj);
 	for (i = 0; i < q->nr_fds; i++)
 		ntsync_q_fd_release(&q->fds[i]);
-	ntsync_kfree(q->fds);
+	/* Most waits watch no file. */
+	if (q->fds)
+		ntsync_kfree(q->fds);
 	ntsync_free_q(q);
 }
 
@@ -956,7 +962,8 @@ unqueue:
 		ntsync_pi_note_leave(q, obj);
 		ntsync_unlock_obj(dev, obj, all);
 	}
-	ntsync_q_fds_unregister(q);
+	if (q->nr_fds)
+		ntsync_q_fds_unregister(q);
 
 	ntsync_pi_wait_done(q, w);
 	if (pi_obj)
