@@ -116,13 +116,13 @@ struct ntsync_device {
 struct ntsync_wq {
 	struct rb_root_cached root;
 	/*
-	 * The same entries in arrival order (struct ntsync_q_entry.arrival):
-	 * what the bounded re-check walks, one pointer per step; a requeue
-	 * leaves it alone.
+	 * The same entries, newest first (struct ntsync_q_entry.member): what
+	 * the bounded re-check walks, one pointer per step; a requeue leaves
+	 * it alone.  An hlist: no CONFIG_DEBUG_LIST call per add and delete.
 	 */
-	struct list_head arrivals;
+	struct hlist_head members;
 	/* Where the next bounded re-check starts; NULL: at the first entry. */
-	struct list_head *sweep;
+	struct hlist_node *sweep;
 	/* Entries queued: who re-checks them, see ntsync_wq_recheck(). */
 	unsigned int count;
 };
@@ -141,7 +141,7 @@ struct ntsync_wq {
 static inline void ntsync_wq_init(struct ntsync_wq *wq)
 {
 	wq->root = RB_ROOT_CACHED;
-	INIT_LIST_HEAD(&wq->arrivals);
+	INIT_HLIST_HEAD(&wq->members);
 	wq->sweep = NULL;
 	wq->count = 0;
 }
@@ -243,8 +243,8 @@ struct ntsync_q_entry {
 	 * that queue; cleared (RB_EMPTY_NODE) once taken out of it.
 	 */
 	struct rb_node node;
-	/* In the same queue's arrivals while in its tree. */
-	struct list_head arrival;
+	/* In the same queue's members while in its tree. */
+	struct hlist_node member;
 	struct ntsync_q *q;
 	struct ntsync_obj *obj;
 	/* Position in the caller's array; count for the alert event. */
@@ -510,7 +510,27 @@ void ntsync_pi_mutex_changed(struct ntsync_obj *mutex,
 			     struct ntsync_pi_work *w);
 void ntsync_pi_mutex_release(struct ntsync_obj *mutex);
 bool ntsync_pi_mutex_needs_work(struct ntsync_obj *mutex);
-void ntsync_pi_note_leave(struct ntsync_q *q, struct ntsync_obj *obj);
+
+/* Lockdep: the caller holds the lock that owns @obj (either kind). */
+static inline void ntsync_assert_owned(struct ntsync_obj *obj)
+{
+	lockdep_assert(lockdep_is_held(&obj->lock) ||
+		       (lockdep_is_held(&obj->dev->wait_all_lock) &&
+			obj->all_hint));
+}
+
+/*
+ * @q's entry on @obj was just unlinked; under the lock that owns @obj.
+ * Inline: a wait-all calls it once per object.
+ */
+static inline void ntsync_pi_note_leave(struct ntsync_q *q,
+					struct ntsync_obj *obj)
+{
+	ntsync_assert_owned(obj);
+	if (obj->type == NTSYNC_TYPE_MUTEX && obj->u.mutex.pi_armed)
+		q->pi_left_armed = true;
+}
+
 void ntsync_pi_wait_queued(struct ntsync_q *q, struct ntsync_pi_work *w);
 void ntsync_pi_wait_done(struct ntsync_q *q, struct ntsync_pi_work *w);
 void ntsync_pi_slot_apply(struct task_struct *task, enum ntsync_boost_slot slot,
@@ -627,7 +647,6 @@ int ntsync_aggregate_wait(struct ntsync_device *dev, void __user *argp);
 /* ntsync_wait.c */
 struct ntsync_q_entry *ntsync_wq_first(struct ntsync_wq *wq);
 void ntsync_requeue_q(struct ntsync_q *q);
-void ntsync_assert_owned(struct ntsync_obj *obj);
 struct task_struct *ntsync_claim_notify_waiter(struct ntsync_obj *obj);
 void ntsync_init_q(struct ntsync_device *dev, struct ntsync_q *q,
 		   __u32 owner, bool all, __u32 count);

@@ -94,7 +94,7 @@ static void ntsync_expect_order(struct kunit *test, struct ntsync_wq *wq,
 /*
  * The invariants of a queue: in-order traversal sorted by (prio, seq), the
  * cached leftmost is the first, the sweep cursor is on a queued entry, the
- * count is the length of the tree and of the arrival list, and with @fresh,
+ * count is the length of the tree and of the members list, and with @fresh,
  * every key is its task's priority now.
  * Returns the length.
  */
@@ -102,9 +102,10 @@ static unsigned int ntsync_expect_wq_valid(struct kunit *test,
 					   struct ntsync_wq *wq, bool fresh)
 {
 	const struct ntsync_q_entry *prev = NULL;
+	unsigned int n = 0, members = 0;
 	bool sweep_seen = !wq->sweep;
+	struct hlist_node *member;
 	struct rb_node *node;
-	unsigned int n = 0;
 
 	KUNIT_EXPECT_PTR_EQ(test, rb_first_cached(&wq->root),
 			    rb_first(&wq->root.rb_root));
@@ -121,7 +122,7 @@ static unsigned int ntsync_expect_wq_valid(struct kunit *test,
 					      "(%d, %llu) before (%d, %llu)",
 					      prev->prio, prev->q->seq, e->prio,
 					      e->q->seq);
-		if (&e->arrival == wq->sweep)
+		if (&e->member == wq->sweep)
 			sweep_seen = true;
 		prev = e;
 		n++;
@@ -129,7 +130,9 @@ static unsigned int ntsync_expect_wq_valid(struct kunit *test,
 	KUNIT_EXPECT_TRUE(test, sweep_seen);
 	KUNIT_EXPECT_EQ(test, ntsync_wq_empty(wq), n == 0);
 	KUNIT_EXPECT_EQ(test, wq->count, n);
-	KUNIT_EXPECT_EQ(test, list_count_nodes(&wq->arrivals), (size_t)n);
+	hlist_for_each(member, &wq->members)
+		members++;
+	KUNIT_EXPECT_EQ(test, members, n);
 	return n;
 }
 
@@ -366,18 +369,18 @@ static void ntsync_test_wq_sweep_all_stale(struct kunit *test)
 	unsigned int i;
 
 	w = ntsync_test_queue(test, &wq, n, ntsync_test_prio_rising);
-	/* The cursor stops at w[NTSYNC_WQ_SWEEP]: the next scan wraps. */
+	/* Newest first: the scan stops at w[1], and the next one wraps. */
 	ntsync_wq_sweep(&wq);
-	ntsync_wq_remove(&wq, w[0].entry);
-	ntsync_wq_remove(&wq, w[1].entry);
-	KUNIT_EXPECT_PTR_EQ(test, wq.sweep,
-			    &w[NTSYNC_WQ_SWEEP].entry->arrival);
-	for (i = 2; i < n; i++)
+	ntsync_wq_remove(&wq, w[n - 1].entry);
+	ntsync_wq_remove(&wq, w[n - 2].entry);
+	KUNIT_EXPECT_PTR_EQ(test, wq.sweep, &w[1].entry->member);
+	for (i = 0; i < NTSYNC_WQ_SWEEP; i++)
 		w[i].task->prio = 100 - i;
 	KUNIT_EXPECT_EQ(test, ntsync_wq_sweep(&wq), NTSYNC_WQ_SWEEP);
 	KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
 			NTSYNC_WQ_SWEEP);
-	KUNIT_EXPECT_PTR_EQ(test, ntsync_wq_first(&wq), w[n - 1].entry);
+	KUNIT_EXPECT_PTR_EQ(test, ntsync_wq_first(&wq),
+			    w[NTSYNC_WQ_SWEEP - 1].entry);
 	KUNIT_EXPECT_EQ(test, ntsync_wq_sweep(&wq), 0U);
 }
 

@@ -908,14 +908,6 @@ bool ntsync_pi_mutex_needs_work(struct ntsync_obj *mutex)
 	return mutex->u.mutex.pi_armed || ntsync_pi_rt_waiter(mutex);
 }
 
-/* @q's entry on @obj was just unlinked; under the lock that owns @obj. */
-void ntsync_pi_note_leave(struct ntsync_q *q, struct ntsync_obj *obj)
-{
-	ntsync_assert_owned(obj);
-	if (obj->type == NTSYNC_TYPE_MUTEX && obj->u.mutex.pi_armed)
-		q->pi_left_armed = true;
-}
-
 /* @q was queued and is about to sleep: boost the owners it waits for. */
 void ntsync_pi_wait_queued(struct ntsync_q *q, struct ntsync_pi_work *w)
 {

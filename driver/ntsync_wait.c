@@ -29,7 +29,7 @@
  *    is checked.
  *  - A raised waiter sits behind its new place until it is checked.  The
  *    bounded re-check reads NTSYNC_WQ_SWEEP entries from a cursor that
- *    moves on through the queue in arrival order and wraps (a list beside
+ *    moves on through the queue, newest first, and wraps (a list beside
  *    the tree, which a requeue leaves alone: a step is one pointer, and the
  *    scan requeues as it goes).  In a queue of at most that many entries
  *    every walk re-checks them all first, so the order is exact.  A
@@ -159,14 +159,6 @@ static void ntsync_wake_task(struct ntsync_device *dev,
 	wake_up_process(task);
 }
 
-/* Lockdep: the caller holds the lock that owns @obj (either kind). */
-void ntsync_assert_owned(struct ntsync_obj *obj)
-{
-	lockdep_assert(lockdep_is_held(&obj->lock) ||
-		       (lockdep_is_held(&obj->dev->wait_all_lock) &&
-			obj->all_hint));
-}
-
 /* Wait-all bookkeeping; caller holds wait_all_lock, takes obj->lock here. */
 static void ntsync_all_hint_add(struct ntsync_obj *obj, int delta)
 {
@@ -236,17 +228,16 @@ VISIBLE_IF_KUNIT void ntsync_wq_insert(struct ntsync_wq *wq,
 				       struct ntsync_q_entry *entry)
 {
 	ntsync_wq_sort_in(wq, entry, READ_ONCE(entry->q->task->prio));
-	list_add_tail(&entry->arrival, &wq->arrivals);
+	hlist_add_head(&entry->member, &wq->members);
 	wq->count++;
 }
 
 static void ntsync_wq_erase(struct ntsync_wq *wq, struct ntsync_q_entry *entry)
 {
-	/* The cursor moves on to the next arrival, or back to the first. */
-	if (wq->sweep == &entry->arrival)
-		wq->sweep = list_is_last(&entry->arrival, &wq->arrivals) ?
-			    NULL : entry->arrival.next;
-	list_del(&entry->arrival);
+	/* The cursor moves on to the next member, or back to the first. */
+	if (wq->sweep == &entry->member)
+		wq->sweep = entry->member.next;
+	hlist_del(&entry->member);
 	rb_erase_cached(&entry->node, &wq->root);
 	RB_CLEAR_NODE(&entry->node);
 	wq->count--;
@@ -273,33 +264,32 @@ static void ntsync_wq_requeue(struct ntsync_wq *wq,
 
 /*
  * The bounded re-check: compare the keys of NTSYNC_WQ_SWEEP entries, from
- * the cursor on in arrival order (wrapping, each entry once), with their
+ * the cursor on in the members list (wrapping, each entry once), with their
  * tasks' priorities now, and requeue those that changed.  A requeue moves
- * an entry in the tree only, not in the arrival list the scan follows, so
- * a queue no longer than the window is checked entirely.  Returns the
- * number of entries requeued.
+ * an entry in the tree only, not in the list the scan follows, so a queue
+ * no longer than the window is checked entirely.  Returns the number of
+ * entries requeued.
  */
 VISIBLE_IF_KUNIT unsigned int ntsync_wq_sweep(struct ntsync_wq *wq)
 {
-	struct list_head *start, *pos;
+	struct hlist_node *start, *pos;
 	unsigned int i, n = 0;
 
-	if (list_empty(&wq->arrivals))
+	if (hlist_empty(&wq->members))
 		return 0;
-	start = wq->sweep ?: wq->arrivals.next;
+	start = wq->sweep ?: wq->members.first;
 	pos = start;
 	for (i = 0; i < NTSYNC_WQ_SWEEP; i++) {
 		struct ntsync_q_entry *entry;
 		int now;
 
-		entry = list_entry(pos, struct ntsync_q_entry, arrival);
+		entry = hlist_entry(pos, struct ntsync_q_entry, member);
 		now = READ_ONCE(entry->q->task->prio);
 		if (now != entry->prio && !ntsync_entry_claimed(entry)) {
 			ntsync_wq_requeue(wq, entry, now);
 			n++;
 		}
-		pos = list_is_last(pos, &wq->arrivals) ? wq->arrivals.next :
-							 pos->next;
+		pos = pos->next ?: wq->members.first;
 		if (pos == start)
 			break;
 	}
