@@ -527,11 +527,12 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 	if (obj->type != NTSYNC_TYPE_MUTEX && !ntsync_obj_is_signaled(obj, 0))
 		return;
 
-	/* A long queue is re-checked by the waiters this pass wakes. */
 	if (!all && obj->type != NTSYNC_TYPE_MUTEX) {
 		ntsync_wake_any_waiters(obj);
 		return;
 	}
+
+	/* A long queue is re-checked by the waiters this pass wakes. */
 	ntsync_wq_walk_init(&any_walk, &obj->any_waiters, false);
 	/* Without wait_all_lock there are no wait-all waiters to see. */
 	if (all)
