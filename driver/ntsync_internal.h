@@ -328,6 +328,12 @@ struct ntsync_q {
 	/* The uring_fd: objects signaled at the same time take precedence. */
 	bool objects_first;
 
+	/*
+	 * The running owner of the one mutex this wait queued on, with a
+	 * reference: the waiter spins while it runs (ntsync_spin_on_owner()).
+	 */
+	struct task_struct *spin_owner;
+
 	/* Watched files (not objects); a wake of one sets fd_woken. */
 	struct ntsync_q_fd *fds;
 	__u32 nr_fds;
@@ -377,6 +383,8 @@ enum ntsync_stat {
 	NTSYNC_STAT_OBJECTS_CHANNEL,
 	NTSYNC_STAT_WAITS,		/* WAIT_ANY, WAIT_ALL, AGGREGATE_WAIT */
 	NTSYNC_STAT_WAKES,		/* waits satisfied by a waker */
+	NTSYNC_STAT_SPINS,		/* waits that spun on a running owner */
+	NTSYNC_STAT_SPIN_CLAIMS,	/* ... and were handed the mutex meanwhile */
 	NTSYNC_STAT_PI_BOOSTS_APPLIED,	/* a task went from its base to a boost */
 	NTSYNC_STAT_PI_BOOSTS_RESTORED,	/* ... and back to its base */
 	NTSYNC_STAT_PI_BOOSTS_SKIPPED,	/* no record could be had */

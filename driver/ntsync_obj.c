@@ -37,7 +37,8 @@ void ntsync_obj_acquire(struct ntsync_obj *obj, struct ntsync_q *q)
 		/* The owner's task, for PI; referenced until it lets go. */
 		if (!obj->u.mutex.owner_task) {
 			get_task_struct(q->task);
-			obj->u.mutex.owner_task = q->task;
+			/* Read unlocked by spinning waiters: WRITE_ONCE. */
+			WRITE_ONCE(obj->u.mutex.owner_task, q->task);
 		}
 		break;
 	case NTSYNC_TYPE_EVENT:
@@ -240,7 +241,7 @@ static int ntsync_mutex_unlock(struct ntsync_obj *mutex, void __user *argp)
 		mutex->u.mutex.owner = 0;
 		/* The old owner's reference goes once no lock is held. */
 		w.put_task = mutex->u.mutex.owner_task;
-		mutex->u.mutex.owner_task = NULL;
+		WRITE_ONCE(mutex->u.mutex.owner_task, NULL);
 		ntsync_wake_waiters(dev, mutex, all);
 		/*
 		 * Without a real-time waiter, now or at the last PI
@@ -251,7 +252,7 @@ static int ntsync_mutex_unlock(struct ntsync_obj *mutex, void __user *argp)
 	} else if (!mutex->u.mutex.owner_task) {
 		/* Created owned: the owner's task shows itself now. */
 		get_task_struct(current);
-		mutex->u.mutex.owner_task = current;
+		WRITE_ONCE(mutex->u.mutex.owner_task, current);
 		pi_changed = ntsync_pi_mutex_needs_work(mutex);
 	}
 	ntsync_unlock_obj(dev, mutex, all);
@@ -288,7 +289,7 @@ static int ntsync_mutex_kill(struct ntsync_obj *mutex, void __user *argp)
 		mutex->u.mutex.owner = 0;
 		mutex->u.mutex.count = 0;
 		w.put_task = mutex->u.mutex.owner_task;
-		mutex->u.mutex.owner_task = NULL;
+		WRITE_ONCE(mutex->u.mutex.owner_task, NULL);
 		ntsync_wake_waiters(dev, mutex, all);
 		pi_changed = ntsync_pi_mutex_needs_work(mutex);
 	}

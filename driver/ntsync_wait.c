@@ -5,7 +5,7 @@
  * Owns: the choice of lock for an object (ntsync_lock_obj()), the wait
  * queues (struct ntsync_q, its entries in the objects' struct ntsync_wq),
  * the order in which waiters are woken, and the sleep with its absolute
- * deadline.
+ * deadline, and the adaptive spin before it (ntsync_spin_on_owner()).
  *
  * Order.  Each object has two queues, wait-any (alerts included) and
  * wait-all, each an rb-tree keyed by (prio, arrival): prio is the waiter's
@@ -82,6 +82,7 @@
 #include <linux/sched.h>
 #include <linux/sched/rt.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -89,6 +90,10 @@
 
 #include "ntsync_internal.h"
 #include "ntsync_trace.h"
+
+static unsigned int ntsync_spin_us = 50;
+module_param_named(spin_us, ntsync_spin_us, uint, 0644);
+MODULE_PARM_DESC(spin_us, "Longest spin of a mutex waiter while the owner runs, in microseconds (0: sleep at once; default: 50)");
 
 /*
  * ntsync_lock_obj() found @obj used by a wait-all: trade obj->lock for
@@ -613,6 +618,7 @@ void ntsync_init_q(struct ntsync_device *dev, struct ntsync_q *q,
 	q->pi_rec = NULL;
 	INIT_LIST_HEAD(&q->pi_discard);
 	q->objects_first = false;
+	q->spin_owner = NULL;
 	q->fds = NULL;
 	q->nr_fds = 0;
 	q->fd_woken = false;
@@ -835,6 +841,115 @@ static void ntsync_prealloc_owner_boost(struct ntsync_q *q,
 }
 
 /*
+ * Under the lock that owns @wq: is @entry first in it, but for at most one
+ * entry ahead already claimed (a woken waiter not yet gone)?
+ */
+static bool ntsync_next_in_line(struct ntsync_wq *wq,
+				struct ntsync_q_entry *entry)
+{
+	struct rb_node *node = rb_first_cached(&wq->root);
+	struct ntsync_q_entry *first;
+
+	first = rb_entry(node, struct ntsync_q_entry, node);
+	if (first != entry && ntsync_entry_claimed(first)) {
+		node = rb_next(node);
+		first = rb_entry_safe(node, struct ntsync_q_entry, node);
+	}
+	return first == entry;
+}
+
+/*
+ * Will @owner run its critical section soon: it is on a CPU, or runnable
+ * on another one (a waiter just handed the mutex, not yet switched in)?
+ * Read without a lock, as a hint; the caller holds a reference on @owner.
+ * On one CPU nobody else runs while we spin: never.
+ */
+static bool ntsync_owner_active(struct task_struct *owner)
+{
+#ifdef CONFIG_SMP
+	if (READ_ONCE(owner->on_cpu))
+		return !vcpu_is_preempted(task_cpu(owner));
+	return READ_ONCE(owner->on_rq) &&
+	       task_cpu(owner) != raw_smp_processor_id();
+#else
+	return false;
+#endif
+}
+
+/*
+ * Adaptive spinning.  A contended mutex handed from one running thread to
+ * another costs the waiter a sleep and the owner a cross-CPU wake-up on
+ * every hand-over, which is most of a short critical section's cost.  So a
+ * waiter whose whole wait is one mutex (an alert aside), and who is next in
+ * line for it, spins instead of sleeping while the owner runs on another
+ * CPU or is about to (ntsync_owner_active()).  The waiter stays queued, so
+ * who gets the mutex, and when, does not change: the spin only saves the
+ * sleep and the wake-up.  It ends when the mutex is handed to us (no sleep
+ * at all) or to another, when the owner stops running, when this CPU is
+ * wanted (need_resched(), or another task runnable here), a signal comes,
+ * the deadline passes or spin_us runs out; then the waiter sleeps as
+ * before.  No lock is held and preemption stays on: the spin is no
+ * non-preemptible section.  Like mutex_spin_on_owner(), but bounded in
+ * time, since an ntsync mutex may be held in user space for long.
+ *
+ * Under the lock that owns @obj, on which @q has just queued: note the
+ * owner to spin on, with a reference (dropped by the waiter).
+ */
+static void ntsync_note_spin_owner(struct ntsync_q *q, struct ntsync_obj *obj,
+				   struct ntsync_q_entry *entry)
+{
+	struct task_struct *owner;
+
+	if (obj->type != NTSYNC_TYPE_MUTEX || q->count != 1 ||
+	    q->nr_fds || !READ_ONCE(ntsync_spin_us))
+		return;
+	owner = obj->u.mutex.owner_task;
+	/* Next in line: the hand-over is likely ours, not another's. */
+	if (!owner || owner == current ||
+	    !ntsync_next_in_line(&obj->any_waiters, entry) ||
+	    !ntsync_owner_active(owner))
+		return;
+	get_task_struct(owner);
+	q->spin_owner = owner;
+}
+
+/*
+ * Spin while q->spin_owner runs and still owns the mutex, as above.  A
+ * wait claimed meanwhile returns without sleeping.  No lock held.
+ */
+static void ntsync_spin_on_owner(struct ntsync_q *q, __u64 timeout_ns,
+				 bool realtime)
+{
+	struct ntsync_obj *mutex = q->entries[0].obj;
+	struct task_struct *owner = q->spin_owner, *cur;
+	ktime_t now = realtime ? ktime_get_real() : ktime_get();
+	ktime_t end = ktime_add_us(now, READ_ONCE(ntsync_spin_us));
+
+	/* An earlier deadline ends the spin (see ntsync_schedule()). */
+	if (timeout_ns != U64_MAX)
+		end = min_t(ktime_t, end,
+			    timeout_ns > KTIME_MAX ? 0 : (ktime_t)timeout_ns);
+
+	ntsync_stat_add(NTSYNC_STAT_SPINS, 1);
+	while (atomic_read(&q->signaled) == -1) {
+		/*
+		 * Read without the lock: a stale value only ends the spin
+		 * early.  NULL: the owner is handing it over right now.
+		 */
+		cur = READ_ONCE(mutex->u.mutex.owner_task);
+		if ((cur && cur != owner) || !ntsync_owner_active(owner) ||
+		    need_resched() || !single_task_running() ||
+		    signal_pending(current))
+			return;
+		now = realtime ? ktime_get_real() : ktime_get();
+		if (now >= end)
+			return;
+		cpu_relax();
+	}
+	ntsync_stat_add(NTSYNC_STAT_SPIN_CLAIMS, 1);
+}
+
+/*
  * One pass over the objects in index order: under each object's lock, take
  * it if it is signaled for @q's owner, else queue @q on it.  An object found
  * unsignaled is queued on under the same lock, so whoever signals it later
@@ -873,6 +988,7 @@ static bool ntsync_take_or_queue(struct ntsync_device *dev,
 			if (queued) {
 				ntsync_wq_insert(&obj->any_waiters, entry);
 				*queued = i + 1;
+				ntsync_note_spin_owner(q, obj, entry);
 			}
 			done = false;
 		}
@@ -936,11 +1052,18 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 		ntsync_prealloc_owner_boost(q, w);
 	if (!ret) {
 		ntsync_pi_wait_queued(q, w);
+		if (q->spin_owner)
+			ntsync_spin_on_owner(q, timeout, realtime);
 		ret = ntsync_schedule(q, timeout, realtime);
 		ntsync_debug_sleep_once(NTSYNC_DELAY_WOKEN);
 	}
 
 unqueue:
+	/* The reference ntsync_note_spin_owner() took; no lock is held. */
+	if (q->spin_owner) {
+		put_task_struct(q->spin_owner);
+		q->spin_owner = NULL;
+	}
 	for (i = 0; i < queued; i++) {
 		struct ntsync_q_entry *entry = &q->entries[i];
 		struct ntsync_obj *obj = entry->obj;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +316,16 @@ void nt_thread_join(struct nt_thread *t)
 bool nt_thread_done(const struct nt_thread *t)
 {
 	return atomic_load(&t->done);
+}
+
+void nt_pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		NT_FAIL("pin to CPU %d: %s", cpu, strerror(errno));
 }
 
 bool nt_read_small_file(const char *path, char *buf, size_t size)

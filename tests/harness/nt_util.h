@@ -133,6 +133,10 @@ void nt_thread_join(struct nt_thread *t);
 
 bool nt_thread_done(const struct nt_thread *t);
 
+/* Pin the calling thread to CPU @cpu; threads it starts afterwards inherit
+ * that.  Ends the test on failure. */
+void nt_pin_self(int cpu);
+
 /*
  * Wait until thread @tid sleeps in the kernel inside an ioctl: its
  * /proc/self/task/<tid>/stat state is S or D and, where

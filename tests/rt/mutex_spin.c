@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Adaptive spinning of mutex waiters (module parameter spin_us): a waiter
+ * next in line for a mutex whose owner runs on another CPU spins instead
+ * of sleeping, for at most spin_us.  The spin must change nothing but the
+ * cost of the hand-over: who gets the mutex, in which order, and what a
+ * wait returns when its deadline passes, a signal or an alert comes, the
+ * owner exits or the waiter is killed are those of a sleeping waiter.
+ *
+ * Each test sets spin_us far above the time it needs (seconds), so that a
+ * spin that ignored one of its ends would change a result the test reads:
+ * the owner lets go on its own after a bounded stretch of CPU time, and a
+ * waiter that spun through its deadline, signal or alert would be handed
+ * the mutex instead of returning ETIMEDOUT, EINTR or the alert.
+ *
+ * Layout: the owner is a thread pinned to CPU 1 that takes the mutex and
+ * then busy-loops in user space (it runs: the condition for a spin), the
+ * waiters are pinned to CPU 0, the test's own thread moves to CPU 1 and
+ * sleeps between polls, so that nothing else wants CPU 0.  The counter
+ * stats/spins says that a spin began.  The counters are module-wide:
+ * these tests run alone in their VM program.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nt_chan.h"
+#include "nt_rt.h"
+
+#define SPINS		"spins"
+#define SPIN_PARAM	"spin_us"
+#define LONG_SPIN	"3000000"	/* 3 s, in microseconds */
+#define WAITER_CPU	0
+#define OWNER_CPU	1
+#define OWNER_ID	1
+
+/* A thread that takes a mutex and holds it while it runs in user space. */
+struct busy_owner {
+	struct nt_thread thread;
+	int dev;
+	int mutex;
+	uint32_t id;
+	/* CPU time to hold for before letting go on its own; 0: until told. */
+	unsigned int cpu_ms;
+	/* End the thread still holding the mutex. */
+	bool exit_holding;
+	atomic_bool held;
+	atomic_bool release;
+	int take_ret;
+	int unlock_ret;
+};
+
+static void *busy_owner_fn(void *p)
+{
+	struct busy_owner *o = p;
+	uint64_t cpu_start, wall_start;
+	uint32_t index, prev;
+
+	o->take_ret = ntsync_wait_any(o->dev, &o->mutex, 1, o->id,
+				      NTSYNC_NO_ALERT, NTSYNC_TIMEOUT_INFINITE,
+				      0, &index);
+	if (o->take_ret)
+		return NULL;
+	cpu_start = nt_now_ns(CLOCK_THREAD_CPUTIME_ID);
+	wall_start = nt_mono_ns();
+	atomic_store(&o->held, true);
+	while (!atomic_load(&o->release)) {
+		uint64_t cpu = nt_now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
+
+		if (o->cpu_ms && cpu >= o->cpu_ms * 1000000ull)
+			break;
+		/* Never forever, whatever the waiters do. */
+		if (nt_elapsed_ms(wall_start) > NT_SOON_MS)
+			break;
+	}
+	if (!o->exit_holding)
+		o->unlock_ret = ntsync_mutex_unlock(o->mutex, o->id, &prev);
+	return NULL;
+}
+
+/*
+ * Start @o on CPU @cpu: it takes @mutex as OWNER_ID and holds it for
+ * @cpu_ms of CPU time (0: until told).  Returns once it holds it; this
+ * thread stays on @cpu.  Other fields of @o are the caller's.
+ */
+static void busy_owner_start(struct busy_owner *o, int dev, int mutex,
+			     unsigned int cpu_ms, int cpu)
+{
+	uint64_t start = nt_mono_ns();
+
+	o->dev = dev;
+	o->mutex = mutex;
+	o->id = OWNER_ID;
+	o->cpu_ms = cpu_ms;
+	nt_pin_self(cpu);
+	nt_thread_start(&o->thread, busy_owner_fn, o);
+	while (!atomic_load(&o->held)) {
+		NT_ASSERT_EQ(o->take_ret, 0);
+		if (nt_elapsed_ms(start) > NT_SOON_MS)
+			NT_FAIL("the owner did not take the mutex");
+		nt_sleep_ms(1);
+	}
+}
+
+/* Let @o go (if it still holds) and join it; its unlock succeeded. */
+static void busy_owner_finish(struct busy_owner *o)
+{
+	atomic_store(&o->release, true);
+	nt_thread_join(&o->thread);
+	if (!o->exit_holding)
+		NT_ASSERT_EQ(o->unlock_ret, 0);
+}
+
+static char saved_spin[32];
+
+/* Two CPUs, spin_us set to @us (restored by spin_restore()). */
+static int spin_setup(const char *us)
+{
+	char path[96];
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		NT_SKIP("a spin needs the owner on another CPU: one CPU online");
+	snprintf(path, sizeof(path), "/sys/module/ntsync/parameters/%s",
+		 SPIN_PARAM);
+	if (!nt_read_small_file(path, saved_spin, sizeof(saved_spin)))
+		NT_FAIL("cannot read %s", path);
+	if (!nt_module_param_write(SPIN_PARAM, us))
+		NT_FAIL("cannot write %s", path);
+	return nt_dev();
+}
+
+static void spin_restore(void)
+{
+	nt_module_param_write(SPIN_PARAM, saved_spin);
+}
+
+/* Wait until stats/spins passed @before (a spin began). */
+static void wait_spins_past(uint64_t before)
+{
+	uint64_t start = nt_mono_ns();
+
+	while (nt_stat(SPINS) <= before) {
+		if (nt_elapsed_ms(start) > NT_SOON_MS)
+			NT_FAIL("no spin began (stats/spins stayed at %llu)",
+				(unsigned long long)before);
+		nt_sleep_ms(1);
+	}
+}
+
+/* Start @w's wait on CPU 0, then move this thread to the owner's CPU. */
+static void waiter_start_on_cpu0(struct nt_waiter *w)
+{
+	nt_pin_self(WAITER_CPU);
+	nt_waiter_start_nowait(w);
+	nt_pin_self(OWNER_CPU);
+}
+
+/* The owner lets go while the waiter spins: the waiter owns the mutex. */
+NT_TEST(running_owner_hands_over_to_spinner)
+{
+	int dev = spin_setup(LONG_SPIN);
+	int m = nt_mutex(dev, 0, 0);
+	struct busy_owner o = { 0 };
+	struct nt_waiter w;
+	uint64_t before = nt_stat(SPINS);
+
+	busy_owner_start(&o, dev, m, 0, OWNER_CPU);
+	nt_waiter_init(&w, dev, false, &m, 1, 2);
+	waiter_start_on_cpu0(&w);
+	wait_spins_past(before);
+	busy_owner_finish(&o);
+	NT_ASSERT_EQ(nt_waiter_join(&w), 0);
+	NT_ASSERT_EQ(w.index, 0);
+	NT_CHECK_MUTEX(m, 2, 1);
+	NT_ASSERT_EQ(nt_unlock(m, 2), 1);
+	NT_CHECK_MUTEX(m, 0, 0);
+	spin_restore();
+}
+
+/* spin_us 0: the same waiter sleeps at once, and no spin is counted. */
+NT_TEST(spin_off_sleeps_at_once)
+{
+	int dev = spin_setup("0");
+	int m = nt_mutex(dev, 0, 0);
+	struct busy_owner o = { 0 };
+	struct nt_waiter w;
+	uint64_t before = nt_stat(SPINS);
+
+	busy_owner_start(&o, dev, m, 0, OWNER_CPU);
+	nt_waiter_init(&w, dev, false, &m, 1, 2);
+	waiter_start_on_cpu0(&w);
+	nt_wait_blocked(w.thread.tid);
+	NT_ASSERT_EQ(nt_stat(SPINS), before);
+	busy_owner_finish(&o);
+	NT_ASSERT_EQ(nt_waiter_join(&w), 0);
+	NT_CHECK_MUTEX(m, 2, 1);
+	NT_ASSERT_EQ(nt_unlock(m, 2), 1);
+	spin_restore();
+}
+
+/*
+ * The deadline ends the spin: the owner lets go after 500 ms of CPU time,
+ * the waiter's deadline is 20 ms away, spin_us is 3 s.  A spin past the
+ * deadline would be handed the mutex.
+ */
+static void deadline_case(bool realtime)
+{
+	int dev = spin_setup(LONG_SPIN);
+	int m = nt_mutex(dev, 0, 0);
+	struct busy_owner o = { 0 };
+	struct nt_waiter w;
+
+	busy_owner_start(&o, dev, m, 500, OWNER_CPU);
+	nt_waiter_init(&w, dev, false, &m, 1, 2);
+	if (realtime) {
+		w.flags = NTSYNC_WAIT_REALTIME;
+		w.timeout = nt_now_ns(CLOCK_REALTIME) + 20000000ull;
+	} else {
+		w.timeout = nt_deadline_ms(20);
+	}
+	waiter_start_on_cpu0(&w);
+	NT_ASSERT_EQ(nt_waiter_join(&w), -ETIMEDOUT);
+	nt_thread_join(&o.thread);
+	NT_ASSERT_EQ(o.unlock_ret, 0);
+	/* Nobody was left queued to be handed the mutex. */
+	NT_CHECK_MUTEX(m, 0, 0);
+	spin_restore();
+}
+
+NT_TEST(deadline_ends_spin)
+{
+	deadline_case(false);
+}
+
+NT_TEST(realtime_deadline_ends_spin)
+{
+	deadline_case(true);
+}
+
+/*
+ * A signal ends the spin with EINTR (handler without SA_RESTART); the
+ * owner lets go on its own after 1 s of CPU time, which a spin through the
+ * signal would have waited for.
+ */
+NT_TEST(signal_ends_spin)
+{
+	int dev = spin_setup(LONG_SPIN);
+	int m = nt_mutex(dev, 0, 0);
+	struct busy_owner o = { 0 };
+	struct nt_waiter w;
+	uint64_t before = nt_stat(SPINS);
+
+	nt_sig_install(SIGUSR1, false);
+	busy_owner_start(&o, dev, m, 2000, OWNER_CPU);
+	nt_waiter_init(&w, dev, false, &m, 1, 2);
+	waiter_start_on_cpu0(&w);
+	wait_spins_past(before);
+	nt_sig_deliver(w.thread.handle, SIGUSR1);
+	NT_ASSERT_EQ(nt_waiter_join(&w), -EINTR);
+	nt_thread_join(&o.thread);
+	NT_ASSERT_EQ(o.unlock_ret, 0);
+	NT_CHECK_MUTEX(m, 0, 0);
+	spin_restore();
+}
+
+/* An alert ends the spin: the wait returns the alert's index. */
+NT_TEST(alert_ends_spin)
+{
+	int dev = spin_setup(LONG_SPIN);
+	int m = nt_mutex(dev, 0, 0);
+	int alert = nt_event(dev, 0, 0);
+	struct busy_owner o = { 0 };
+	struct nt_waiter w;
+	uint64_t before = nt_stat(SPINS);
+
+	busy_owner_start(&o, dev, m, 2000, OWNER_CPU);
+	nt_waiter_init(&w, dev, false, &m, 1, 2);
+	w.alert = alert;
+	waiter_start_on_cpu0(&w);
+	wait_spins_past(before);
+	nt_set(alert);
+	NT_ASSERT_EQ(nt_waiter_join(&w), 0);
+	NT_ASSERT_EQ(w.index, 1);
+	NT_CHECK_EVENT(alert, 0, 0);
+	nt_thread_join(&o.thread);
+	NT_ASSERT_EQ(o.unlock_ret, 0);
+	NT_CHECK_MUTEX(m, 0, 0);
+	spin_restore();
+}
+
+/*
+ * The owner's thread ends while holding the mutex: the spin stops (it
+ * would last 30 s otherwise) and the waiter sleeps; MUTEX_KILL then hands
+ * it the abandoned mutex.  Under KASAN this also checks the spin's
+ * reference on the exited owner.
+ */
+NT_TEST_TIMEOUT(owner_exit_ends_spin, 60)
+{
+	int dev = spin_setup("30000000");
+	int m = nt_mutex(dev, 0, 0);
+	struct busy_owner o = { .exit_holding = true };
+	struct nt_waiter w;
+	uint64_t before = nt_stat(SPINS);
+
+	busy_owner_start(&o, dev, m, 200, OWNER_CPU);
+	nt_waiter_init(&w, dev, false, &m, 1, 2);
+	waiter_start_on_cpu0(&w);
+	wait_spins_past(before);
+	nt_thread_join(&o.thread);
+	nt_wait_blocked(w.thread.tid);
+	NT_CHECK_MUTEX(m, 1, 1);
+	NT_ASSERT_OK(ntsync_mutex_kill(m, 1));
+	NT_ASSERT_EQ(nt_waiter_join(&w), -EOWNERDEAD);
+	NT_CHECK_MUTEX(m, 2, 1);
+	NT_ASSERT_EQ(nt_unlock(m, 2), 1);
+	spin_restore();
+}
+
+struct killed_child {
+	int dev;
+	int mutex;
+};
+
+/*
+ * Wait again and again with a short deadline until killed: right after the
+ * fork the owner may be held up for a moment (its copy-on-write faults),
+ * and a wait queued then sleeps instead of spinning.
+ */
+static void spin_in_child(void *arg)
+{
+	struct killed_child *c = arg;
+	uint32_t index;
+
+	for (;;) {
+		int ret = ntsync_wait_any(c->dev, &c->mutex, 1, 3,
+					  NTSYNC_NO_ALERT, nt_deadline_ms(100),
+					  0, &index);
+
+		/* The owner holds the mutex until the child is gone. */
+		if (ret != -ETIMEDOUT)
+			_exit(1);
+	}
+}
+
+/*
+ * A waiter killed (SIGKILL) while it spins leaves no trace: when the owner
+ * lets go, nobody is handed the mutex.
+ */
+NT_TEST(waiter_killed_while_spinning)
+{
+	int dev = spin_setup(LONG_SPIN);
+	int m = nt_mutex(dev, 0, 0);
+	struct killed_child c = { .dev = dev, .mutex = m };
+	struct busy_owner o = { 0 };
+	uint64_t before = nt_stat(SPINS);
+	int status;
+	pid_t pid;
+
+	busy_owner_start(&o, dev, m, 0, OWNER_CPU);
+	nt_pin_self(WAITER_CPU);
+	pid = fork();
+	NT_ASSERT_GE(pid, 0);
+	if (pid == 0)
+		spin_in_child(&c);
+	nt_pin_self(OWNER_CPU);
+	wait_spins_past(before);
+	NT_ASSERT_OK(kill(pid, SIGKILL));
+	NT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	NT_ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	busy_owner_finish(&o);
+	NT_CHECK_MUTEX(m, 0, 0);
+	spin_restore();
+}
+
+/*
+ * A FIFO waiter does not spin over an owner queued on its own CPU: it
+ * sleeps and the owner (normal, boosted or not) gets the CPU to finish its
+ * 50 ms and let go.  A spin there would starve the owner until the
+ * waiter's 3 s deadline.
+ */
+static void same_cpu_case(bool pi)
+{
+	int dev = spin_setup("10000000");
+	int m = nt_mutex(dev, 0, 0);
+	struct busy_owner o = { 0 };
+	struct nt_actor a;
+
+	nt_pi_param_set(pi);
+	nt_pin_self(WAITER_CPU);
+	nt_actor_start(&a, NT_FIFO(50));
+	busy_owner_start(&o, dev, m, 50, WAITER_CPU);
+	nt_actor_wait_post(&a, dev, false, &m, 1, 2, nt_deadline_ms(3000));
+	nt_pin_self(OWNER_CPU);
+	NT_ASSERT_EQ(nt_actor_finish(&a), 0);
+	nt_thread_join(&o.thread);
+	NT_ASSERT_EQ(o.unlock_ret, 0);
+	NT_CHECK_MUTEX(m, 2, 1);
+	NT_ASSERT_EQ(nt_actor_unlock(&a, m, 2), 0);
+	nt_actor_stop(&a);
+	nt_pi_param_set(true);
+	spin_restore();
+}
+
+NT_TEST(fifo_waiter_leaves_cpu_to_owner_pi_on)
+{
+	same_cpu_case(true);
+}
+
+NT_TEST(fifo_waiter_leaves_cpu_to_owner_pi_off)
+{
+	same_cpu_case(false);
+}
+
+/*
+ * A spinner keeps only its place in line: a FIFO waiter that comes later
+ * is handed the mutex first, the spinner after it.
+ */
+NT_TEST(spinner_keeps_its_place_in_line)
+{
+	int dev = spin_setup(LONG_SPIN);
+	int m = nt_mutex(dev, 0, 0);
+	struct nt_actor normal, fifo;
+	struct busy_owner o = { 0 };
+	uint64_t before = nt_stat(SPINS), start;
+
+	nt_pin_self(WAITER_CPU);
+	nt_actor_start(&normal, NT_OTHER(0));
+	nt_actor_start(&fifo, NT_FIFO(50));
+	busy_owner_start(&o, dev, m, 0, OWNER_CPU);
+	nt_actor_wait_post(&normal, dev, false, &m, 1, 2,
+			   NTSYNC_TIMEOUT_INFINITE);
+	wait_spins_past(before);
+	nt_actor_wait_post(&fifo, dev, false, &m, 1, 3,
+			   NTSYNC_TIMEOUT_INFINITE);
+	/* Queued: it spins (next in line now) or sleeps. */
+	start = nt_mono_ns();
+	while (nt_stat(SPINS) < before + 2 && !nt_is_blocked(fifo.thread.tid)) {
+		if (nt_elapsed_ms(start) > NT_SOON_MS)
+			NT_FAIL("the FIFO waiter neither spun nor slept");
+		nt_sleep_ms(1);
+	}
+	busy_owner_finish(&o);
+	NT_ASSERT_EQ(nt_actor_finish(&fifo), 0);
+	NT_CHECK_MUTEX(m, 3, 1);
+	NT_ASSERT_FALSE(nt_actor_idle(&normal));
+	NT_ASSERT_EQ(nt_actor_unlock(&fifo, m, 3), 0);
+	NT_ASSERT_EQ(nt_actor_finish(&normal), 0);
+	NT_CHECK_MUTEX(m, 2, 1);
+	NT_ASSERT_EQ(nt_actor_unlock(&normal, m, 2), 0);
+	nt_actor_stop(&normal);
+	nt_actor_stop(&fifo);
+	spin_restore();
+}
