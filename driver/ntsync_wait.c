@@ -922,27 +922,37 @@ static void ntsync_spin_on_owner(struct ntsync_q *q, __u64 timeout_ns,
 {
 	struct ntsync_obj *mutex = q->entries[0].obj;
 	struct task_struct *owner = q->spin_owner, *cur;
-	ktime_t now = realtime ? ktime_get_real() : ktime_get();
-	ktime_t end = ktime_add_us(now, READ_ONCE(ntsync_spin_us));
+	s64 spin_ns = (s64)READ_ONCE(ntsync_spin_us) * NSEC_PER_USEC;
+	int prio = READ_ONCE(current->prio);
+	ktime_t now = ktime_get(), end;
 
-	/* An earlier deadline ends the spin (see ntsync_schedule()). */
-	if (timeout_ns != U64_MAX)
-		end = min_t(ktime_t, end,
-			    timeout_ns > KTIME_MAX ? 0 : (ktime_t)timeout_ns);
+	/*
+	 * An earlier deadline ends the spin (see ntsync_schedule()).  Timed
+	 * on the monotonic clock, as what is left of the deadline now: a
+	 * CLOCK_REALTIME step while we spin cannot stretch it past spin_us.
+	 */
+	if (timeout_ns != U64_MAX) {
+		ktime_t deadline = timeout_ns > KTIME_MAX ? 0 : timeout_ns;
+
+		spin_ns = min_t(s64, spin_ns, ktime_sub(deadline, realtime ?
+						       ktime_get_real() : now));
+	}
+	end = ktime_add(now, spin_ns);
 
 	ntsync_stat_add(NTSYNC_STAT_SPINS, 1);
 	while (atomic_read(&q->signaled) == -1) {
 		/*
-		 * Read without the lock: a stale value only ends the spin
-		 * early.  NULL: the owner is handing it over right now.
+		 * Read without the lock, as hints: a stale value ends the
+		 * spin early, or late by at most spin_us.  NULL: the owner
+		 * is handing the mutex over right now.
 		 */
 		cur = READ_ONCE(mutex->u.mutex.owner_task);
 		if ((cur && cur != owner) || !ntsync_owner_active(owner) ||
 		    need_resched() || !single_task_running() ||
-		    signal_pending(current))
+		    signal_pending(current) || ktime_get() >= end)
 			return;
-		now = realtime ? ktime_get_real() : ktime_get();
-		if (now >= end)
+		/* Raised or lowered: PI must see it (ntsync_pi_wait_queued()). */
+		if (READ_ONCE(current->prio) != prio)
 			return;
 		cpu_relax();
 	}
@@ -1026,9 +1036,9 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 {
 	/* The mutex our wake's re-check reordered; q holds it until release. */
 	struct ntsync_obj *pi_obj = NULL;
+	bool all, spin_first;
 	__u32 i, queued;
 	int ret = 0;
-	bool all;
 
 	/* The EVENT_SET_PI boost of the caller's last wait ends here. */
 	ntsync_pi_slot_drain(NTSYNC_SLOT_EVENT, w);
@@ -1051,8 +1061,18 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 	if (!ret && atomic_read(&q->signaled) == -1)
 		ntsync_prealloc_owner_boost(q, w);
 	if (!ret) {
+		/*
+		 * A normal waiter spins before it registers for PI: one handed
+		 * the mutex meanwhile never takes ntsync_pi_waiters_lock, and
+		 * one raised meanwhile stops spinning and registers then.  A
+		 * real-time waiter boosts the owner first.
+		 */
+		spin_first = q->spin_owner &&
+			     !rt_or_dl_prio(READ_ONCE(current->prio));
+		if (spin_first)
+			ntsync_spin_on_owner(q, timeout, realtime);
 		ntsync_pi_wait_queued(q, w);
-		if (q->spin_owner)
+		if (q->spin_owner && !spin_first)
 			ntsync_spin_on_owner(q, timeout, realtime);
 		ret = ntsync_schedule(q, timeout, realtime);
 		ntsync_debug_sleep_once(NTSYNC_DELAY_WOKEN);

@@ -240,6 +240,53 @@ NT_TEST(realtime_deadline_ends_spin)
 	deadline_case(true);
 }
 
+/* Step CLOCK_REALTIME by @seconds (root: the tests run as root). */
+static void step_realtime(int seconds)
+{
+	struct timespec ts;
+
+	NT_ASSERT_OK(clock_gettime(CLOCK_REALTIME, &ts));
+	ts.tv_sec += seconds;
+	NT_ASSERT_OK(clock_settime(CLOCK_REALTIME, &ts));
+}
+
+/*
+ * CLOCK_REALTIME steps back an hour while a waiter with a realtime
+ * deadline spins: the wait goes on to sleep (spin_us is 200 ms, timed on
+ * the monotonic clock; the step's own work on every CPU also ends a spin)
+ * and is then handed the mutex.  The clock is put forward again before
+ * anything is asserted.
+ */
+NT_TEST_TIMEOUT(realtime_clock_step_does_not_stretch_spin, 60)
+{
+	int dev = spin_setup("200000");
+	int m = nt_mutex(dev, 0, 0);
+	struct busy_owner o = { 0 };
+	struct nt_waiter w;
+	uint64_t before = nt_stat(SPINS), start;
+	bool slept = false;
+
+	busy_owner_start(&o, dev, m, 0, OWNER_CPU);
+	nt_waiter_init(&w, dev, false, &m, 1, 2);
+	w.flags = NTSYNC_WAIT_REALTIME;
+	w.timeout = nt_now_ns(CLOCK_REALTIME) + 30000000000ull;
+	waiter_start_on_cpu0(&w);
+	wait_spins_past(before);
+	step_realtime(-3600);
+	start = nt_mono_ns();
+	while (!slept && nt_elapsed_ms(start) < NT_SOON_MS / 2) {
+		slept = nt_is_blocked(w.thread.tid);
+		nt_sleep_ms(1);
+	}
+	step_realtime(3600);
+	NT_ASSERT_TRUE(slept);
+	busy_owner_finish(&o);
+	NT_ASSERT_EQ(nt_waiter_join(&w), 0);
+	NT_CHECK_MUTEX(m, 2, 1);
+	NT_ASSERT_EQ(nt_unlock(m, 2), 1);
+	spin_restore();
+}
+
 /*
  * A signal ends the spin with EINTR (handler without SA_RESTART); the
  * owner lets go on its own after 1 s of CPU time, which a spin through the
@@ -412,6 +459,55 @@ NT_TEST(fifo_waiter_leaves_cpu_to_owner_pi_on)
 NT_TEST(fifo_waiter_leaves_cpu_to_owner_pi_off)
 {
 	same_cpu_case(false);
+}
+
+/*
+ * A normal waiter spins before it registers for PI.  Raised while it spins
+ * (a FIFO thread on the other CPU waits for a mutex it owns), it stops
+ * spinning (the scheduler's reschedule on the raise, or the spin's own
+ * check of its priority), registers, and passes the boost on to the owner
+ * it waits for.  spin_us is 30 s: a spin that went on would keep the boost
+ * from that owner for longer than the test waits for it, and a wait that
+ * never registered would never pass it on.
+ */
+NT_TEST_TIMEOUT(raised_spinner_passes_boost_on, 60)
+{
+	int dev = spin_setup("30000000");
+	int m1 = nt_mutex(dev, 0, 0), m2 = nt_mutex(dev, 0, 0);
+	struct busy_owner o = { 0 };
+	struct nt_actor spinner, rt;
+	uint64_t before = nt_stat(SPINS), start;
+
+	nt_pi_param_set(true);
+	nt_pin_self(WAITER_CPU);
+	nt_actor_start(&spinner, NT_OTHER(0));
+	nt_actor_take(&spinner, dev, m2, 2);
+	nt_pin_self(OWNER_CPU);
+	nt_actor_start(&rt, NT_FIFO(60));
+	busy_owner_start(&o, dev, m1, 0, OWNER_CPU);
+	nt_actor_wait_post(&spinner, dev, false, &m1, 1, 2,
+			   NTSYNC_TIMEOUT_INFINITE);
+	wait_spins_past(before);
+	nt_actor_wait_post(&rt, dev, false, &m2, 1, 3, NTSYNC_TIMEOUT_INFINITE);
+	start = nt_mono_ns();
+	while (!nt_sched_matches(nt_sched_get(o.thread.tid), NT_FIFO(60))) {
+		if (nt_elapsed_ms(start) > NT_SOON_MS)
+			NT_FAIL("the boost did not reach the spinner's owner");
+		nt_sleep_ms(1);
+	}
+	busy_owner_finish(&o);
+	NT_ASSERT_EQ(nt_actor_finish(&spinner), 0);
+	NT_CHECK_MUTEX(m1, 2, 1);
+	NT_CHECK_SCHED(nt_actor_tid(&spinner), NT_FIFO(60));
+	NT_ASSERT_EQ(nt_actor_unlock(&spinner, m2, 2), 0);
+	NT_CHECK_SCHED_VAL(spinner.after, NT_OTHER(0));
+	NT_ASSERT_EQ(nt_actor_finish(&rt), 0);
+	NT_CHECK_MUTEX(m2, 3, 1);
+	NT_ASSERT_EQ(nt_actor_unlock(&rt, m2, 3), 0);
+	NT_ASSERT_EQ(nt_actor_unlock(&spinner, m1, 2), 0);
+	nt_actor_stop(&spinner);
+	nt_actor_stop(&rt);
+	spin_restore();
 }
 
 /*
