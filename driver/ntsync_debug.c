@@ -71,6 +71,23 @@ module_param_named(debug_delay_woken_us, ntsync_delay_us[NTSYNC_DELAY_WOKEN],
 MODULE_PARM_DESC(debug_delay_woken_us,
 		 "Debug: one wait sleeps this long between waking and leaving its queues");
 
+/*
+ * A mutex waiter's adaptive spin goes on when its CPU is wanted (another
+ * task runnable there, need_resched()): on an idle machine housekeeping
+ * threads end every spin within milliseconds, which would hide a spin that
+ * ignored its deadline or a signal.  The kernel still preempts the spinner
+ * (the debug kernel is PREEMPT_RT); spin_us still bounds it.
+ */
+static bool ntsync_spin_stubborn;
+module_param_named(debug_spin_stubborn, ntsync_spin_stubborn, bool, 0644);
+MODULE_PARM_DESC(debug_spin_stubborn,
+		 "Debug: a mutex waiter's spin does not end when its CPU is wanted");
+
+bool ntsync_debug_spin_stubborn(void)
+{
+	return READ_ONCE(ntsync_spin_stubborn);
+}
+
 void ntsync_debug_delay(enum ntsync_delay_point point)
 {
 	unsigned int us = READ_ONCE(ntsync_delay_us[point]);

@@ -448,10 +448,12 @@ enum ntsync_delay_point {
 void ntsync_debug_delay(enum ntsync_delay_point point);
 void ntsync_debug_sleep_once(enum ntsync_delay_point point);
 void ntsync_debug_poison(void *mem, size_t size);
+bool ntsync_debug_spin_stubborn(void);
 #else
 static inline void ntsync_debug_delay(enum ntsync_delay_point point) { }
 static inline void ntsync_debug_sleep_once(enum ntsync_delay_point point) { }
 static inline void ntsync_debug_poison(void *mem, size_t size) { }
+static inline bool ntsync_debug_spin_stubborn(void) { return false; }
 #endif
 
 /* ntsync_cache.c */

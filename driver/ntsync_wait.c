@@ -913,6 +913,13 @@ static void ntsync_note_spin_owner(struct ntsync_q *q, struct ntsync_obj *obj,
 	q->spin_owner = owner;
 }
 
+/* Another task wants this CPU (a debug build can be told to ignore it). */
+static bool ntsync_spin_cpu_wanted(void)
+{
+	return (need_resched() || !single_task_running()) &&
+	       !ntsync_debug_spin_stubborn();
+}
+
 /*
  * Spin while q->spin_owner runs and still owns the mutex, as above.  A
  * wait claimed meanwhile returns without sleeping.  No lock held.
@@ -948,8 +955,8 @@ static void ntsync_spin_on_owner(struct ntsync_q *q, __u64 timeout_ns,
 		 */
 		cur = READ_ONCE(mutex->u.mutex.owner_task);
 		if ((cur && cur != owner) || !ntsync_owner_active(owner) ||
-		    need_resched() || !single_task_running() ||
-		    signal_pending(current) || ktime_get() >= end)
+		    ntsync_spin_cpu_wanted() || signal_pending(current) ||
+		    ktime_get() >= end)
 			return;
 		/* Raised or lowered: PI must see it (ntsync_pi_wait_queued()). */
 		if (READ_ONCE(current->prio) != prio)
