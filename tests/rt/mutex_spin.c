@@ -117,6 +117,14 @@ static void busy_owner_finish(struct busy_owner *o)
 		NT_ASSERT_EQ(o->unlock_ret, 0);
 }
 
+/* Join @o, which let go on its own after its time; nobody was left queued. */
+static void busy_owner_join_free(struct busy_owner *o, int mutex)
+{
+	nt_thread_join(&o->thread);
+	NT_ASSERT_EQ(o->unlock_ret, 0);
+	NT_CHECK_MUTEX(mutex, 0, 0);
+}
+
 static char saved_spin[32];
 
 /* Two CPUs, spin_us set to @us (restored by spin_restore()). */
@@ -240,10 +248,7 @@ static void deadline_case(bool realtime)
 	}
 	waiter_start_on_cpu0(&w);
 	NT_ASSERT_EQ(nt_waiter_join(&w), -ETIMEDOUT);
-	nt_thread_join(&o.thread);
-	NT_ASSERT_EQ(o.unlock_ret, 0);
-	/* Nobody was left queued to be handed the mutex. */
-	NT_CHECK_MUTEX(m, 0, 0);
+	busy_owner_join_free(&o, m);
 	spin_restore();
 }
 
@@ -325,9 +330,7 @@ NT_TEST(signal_ends_spin)
 	wait_spins_past(before);
 	nt_sig_deliver(w.thread.handle, SIGUSR1);
 	NT_ASSERT_EQ(nt_waiter_join(&w), -EINTR);
-	nt_thread_join(&o.thread);
-	NT_ASSERT_EQ(o.unlock_ret, 0);
-	NT_CHECK_MUTEX(m, 0, 0);
+	busy_owner_join_free(&o, m);
 	spin_restore();
 }
 
@@ -350,9 +353,7 @@ NT_TEST(alert_ends_spin)
 	NT_ASSERT_EQ(nt_waiter_join(&w), 0);
 	NT_ASSERT_EQ(w.index, 1);
 	NT_CHECK_EVENT(alert, 0, 0);
-	nt_thread_join(&o.thread);
-	NT_ASSERT_EQ(o.unlock_ret, 0);
-	NT_CHECK_MUTEX(m, 0, 0);
+	busy_owner_join_free(&o, m);
 	spin_restore();
 }
 
