@@ -13,7 +13,7 @@
  * waiter that spun through its deadline or a signal would be handed the
  * mutex instead of returning ETIMEDOUT or EINTR.  That needs a spin that
  * is not ended first by a housekeeping thread wanting its CPU: the debug
- * build's debug_spin_stubborn (see spin_stubborn()).
+ * build's debug_spin_stubborn (see nt_spin_stubborn()).
  *
  * Layout: the owner is a thread pinned to CPU 1 that takes the mutex and
  * then busy-loops in user space (it runs: the condition for a spin), the
@@ -31,198 +31,51 @@
 
 #include "nt_chan.h"
 #include "nt_rt.h"
+#include "nt_spin.h"
 
 #define SPINS		"spins"
-#define SPIN_PARAM	"spin_us"
-#define STUBBORN_PARAM	"debug_spin_stubborn"
-#define LONG_SPIN	"3000000"	/* 3 s, in microseconds */
-#define WAITER_CPU	0
-#define OWNER_CPU	1
-#define OWNER_ID	1
-
-/* A thread that takes a mutex and holds it while it runs in user space. */
-struct busy_owner {
-	struct nt_thread thread;
-	int dev;
-	int mutex;
-	uint32_t id;
-	/* CPU time to hold for before letting go on its own; 0: until told. */
-	unsigned int cpu_ms;
-	/* End the thread still holding the mutex. */
-	bool exit_holding;
-	atomic_bool held;
-	atomic_bool release;
-	int take_ret;
-	int unlock_ret;
-};
-
-static void *busy_owner_fn(void *p)
-{
-	struct busy_owner *o = p;
-	uint64_t cpu_start, wall_start;
-	uint32_t index, prev;
-
-	o->take_ret = ntsync_wait_any(o->dev, &o->mutex, 1, o->id,
-				      NTSYNC_NO_ALERT, NTSYNC_TIMEOUT_INFINITE,
-				      0, &index);
-	if (o->take_ret)
-		return NULL;
-	cpu_start = nt_now_ns(CLOCK_THREAD_CPUTIME_ID);
-	wall_start = nt_mono_ns();
-	atomic_store(&o->held, true);
-	while (!atomic_load(&o->release)) {
-		uint64_t cpu = nt_now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
-
-		if (o->cpu_ms && cpu >= o->cpu_ms * 1000000ull)
-			break;
-		/* Never forever, whatever the waiters do. */
-		if (nt_elapsed_ms(wall_start) > NT_SOON_MS)
-			break;
-	}
-	if (!o->exit_holding)
-		o->unlock_ret = ntsync_mutex_unlock(o->mutex, o->id, &prev);
-	return NULL;
-}
-
-/*
- * Start @o on CPU @cpu: it takes @mutex as OWNER_ID and holds it for
- * @cpu_ms of CPU time (0: until told).  Returns once it holds it; this
- * thread stays on @cpu.  Other fields of @o are the caller's.
- */
-static void busy_owner_start(struct busy_owner *o, int dev, int mutex,
-			     unsigned int cpu_ms, int cpu)
-{
-	uint64_t start = nt_mono_ns();
-
-	o->dev = dev;
-	o->mutex = mutex;
-	o->id = OWNER_ID;
-	o->cpu_ms = cpu_ms;
-	nt_pin_self(cpu);
-	nt_thread_start(&o->thread, busy_owner_fn, o);
-	while (!atomic_load(&o->held)) {
-		NT_ASSERT_EQ(o->take_ret, 0);
-		if (nt_elapsed_ms(start) > NT_SOON_MS)
-			NT_FAIL("the owner did not take the mutex");
-		nt_sleep_ms(1);
-	}
-}
-
-/* Let @o go (if it still holds) and join it; its unlock succeeded. */
-static void busy_owner_finish(struct busy_owner *o)
-{
-	atomic_store(&o->release, true);
-	nt_thread_join(&o->thread);
-	if (!o->exit_holding)
-		NT_ASSERT_EQ(o->unlock_ret, 0);
-}
-
-/* Join @o, which let go on its own after its time; nobody was left queued. */
-static void busy_owner_join_free(struct busy_owner *o, int mutex)
-{
-	nt_thread_join(&o->thread);
-	NT_ASSERT_EQ(o->unlock_ret, 0);
-	NT_CHECK_MUTEX(mutex, 0, 0);
-}
-
-static char saved_spin[32];
-
-/* Two CPUs, spin_us set to @us (restored by spin_restore()). */
-static int spin_setup(const char *us)
-{
-	char path[96];
-
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		NT_SKIP("a spin needs the owner on another CPU: one CPU online");
-	snprintf(path, sizeof(path), "/sys/module/ntsync/parameters/%s",
-		 SPIN_PARAM);
-	if (!nt_read_small_file(path, saved_spin, sizeof(saved_spin)))
-		NT_FAIL("cannot read %s", path);
-	if (!nt_module_param_write(SPIN_PARAM, us))
-		NT_FAIL("cannot write %s", path);
-	return nt_dev();
-}
-
-static void spin_restore(void)
-{
-	nt_module_param_write(SPIN_PARAM, saved_spin);
-	nt_module_param_write(STUBBORN_PARAM, "0");
-}
-
-/*
- * On an idle machine housekeeping threads end a spin within milliseconds
- * (its CPU is wanted), which would hide a spin that ignored a deadline or a
- * signal.  A debug build (the debug kernel's run) can be told to keep
- * spinning then (debug_spin_stubborn), so there those tests see it; other
- * builds have no such parameter and the tests check the results alone.
- */
-static void spin_stubborn(void)
-{
-	nt_module_param_write(STUBBORN_PARAM, "1");
-}
-
-/* Wait until stats/spins passed @before (a spin began). */
-static void wait_spins_past(uint64_t before)
-{
-	uint64_t start = nt_mono_ns();
-
-	while (nt_stat(SPINS) <= before) {
-		if (nt_elapsed_ms(start) > NT_SOON_MS)
-			NT_FAIL("no spin began (stats/spins stayed at %llu)",
-				(unsigned long long)before);
-		nt_sleep_ms(1);
-	}
-}
-
-/* Start @w's wait on CPU 0, then move this thread to the owner's CPU. */
-static void waiter_start_on_cpu0(struct nt_waiter *w)
-{
-	nt_pin_self(WAITER_CPU);
-	nt_waiter_start_nowait(w);
-	nt_pin_self(OWNER_CPU);
-}
 
 /* The owner lets go while the waiter spins: the waiter owns the mutex. */
 NT_TEST(running_owner_hands_over_to_spinner)
 {
-	int dev = spin_setup(LONG_SPIN);
+	int dev = nt_spin_setup(NT_LONG_SPIN);
 	int m = nt_mutex(dev, 0, 0);
-	struct busy_owner o = { 0 };
+	struct nt_busy_owner o = { 0 };
 	struct nt_waiter w;
 	uint64_t before = nt_stat(SPINS);
 
-	busy_owner_start(&o, dev, m, 0, OWNER_CPU);
+	nt_busy_owner_start(&o, dev, m, 0, NT_SPIN_OWNER_CPU);
 	nt_waiter_init(&w, dev, false, &m, 1, 2);
-	waiter_start_on_cpu0(&w);
-	wait_spins_past(before);
-	busy_owner_finish(&o);
+	nt_spin_waiter_start(&w);
+	nt_wait_spins_past(before);
+	nt_busy_owner_finish(&o);
 	NT_ASSERT_EQ(nt_waiter_join(&w), 0);
 	NT_ASSERT_EQ(w.index, 0);
 	NT_CHECK_MUTEX(m, 2, 1);
 	NT_ASSERT_EQ(nt_unlock(m, 2), 1);
 	NT_CHECK_MUTEX(m, 0, 0);
-	spin_restore();
+	nt_spin_restore();
 }
 
 /* spin_us 0: the same waiter sleeps at once, and no spin is counted. */
 NT_TEST(spin_off_sleeps_at_once)
 {
-	int dev = spin_setup("0");
+	int dev = nt_spin_setup("0");
 	int m = nt_mutex(dev, 0, 0);
-	struct busy_owner o = { 0 };
+	struct nt_busy_owner o = { 0 };
 	struct nt_waiter w;
 	uint64_t before = nt_stat(SPINS);
 
-	busy_owner_start(&o, dev, m, 0, OWNER_CPU);
+	nt_busy_owner_start(&o, dev, m, 0, NT_SPIN_OWNER_CPU);
 	nt_waiter_init(&w, dev, false, &m, 1, 2);
-	waiter_start_on_cpu0(&w);
+	nt_spin_waiter_start(&w);
 	nt_wait_blocked(w.thread.tid);
 	NT_ASSERT_EQ(nt_stat(SPINS), before);
-	busy_owner_finish(&o);
+	nt_busy_owner_finish(&o);
 	NT_ASSERT_EQ(nt_waiter_join(&w), 0);
 	NT_CHECK_MUTEX(m, 2, 1);
 	NT_ASSERT_EQ(nt_unlock(m, 2), 1);
-	spin_restore();
+	nt_spin_restore();
 }
 
 /*
@@ -232,13 +85,13 @@ NT_TEST(spin_off_sleeps_at_once)
  */
 static void deadline_case(bool realtime)
 {
-	int dev = spin_setup(LONG_SPIN);
+	int dev = nt_spin_setup(NT_LONG_SPIN);
 	int m = nt_mutex(dev, 0, 0);
-	struct busy_owner o = { 0 };
+	struct nt_busy_owner o = { 0 };
 	struct nt_waiter w;
 
-	spin_stubborn();
-	busy_owner_start(&o, dev, m, 500, OWNER_CPU);
+	nt_spin_stubborn();
+	nt_busy_owner_start(&o, dev, m, 500, NT_SPIN_OWNER_CPU);
 	nt_waiter_init(&w, dev, false, &m, 1, 2);
 	if (realtime) {
 		w.flags = NTSYNC_WAIT_REALTIME;
@@ -246,10 +99,10 @@ static void deadline_case(bool realtime)
 	} else {
 		w.timeout = nt_deadline_ms(20);
 	}
-	waiter_start_on_cpu0(&w);
+	nt_spin_waiter_start(&w);
 	NT_ASSERT_EQ(nt_waiter_join(&w), -ETIMEDOUT);
-	busy_owner_join_free(&o, m);
-	spin_restore();
+	nt_busy_owner_join_free(&o, m);
+	nt_spin_restore();
 }
 
 NT_TEST(deadline_ends_spin)
@@ -281,19 +134,19 @@ static void step_realtime(int seconds)
  */
 NT_TEST_TIMEOUT(realtime_clock_step_does_not_stretch_spin, 60)
 {
-	int dev = spin_setup("200000");
+	int dev = nt_spin_setup("200000");
 	int m = nt_mutex(dev, 0, 0);
-	struct busy_owner o = { 0 };
+	struct nt_busy_owner o = { 0 };
 	struct nt_waiter w;
 	uint64_t before = nt_stat(SPINS), start;
 	bool slept = false;
 
-	busy_owner_start(&o, dev, m, 0, OWNER_CPU);
+	nt_busy_owner_start(&o, dev, m, 0, NT_SPIN_OWNER_CPU);
 	nt_waiter_init(&w, dev, false, &m, 1, 2);
 	w.flags = NTSYNC_WAIT_REALTIME;
 	w.timeout = nt_now_ns(CLOCK_REALTIME) + 30000000000ull;
-	waiter_start_on_cpu0(&w);
-	wait_spins_past(before);
+	nt_spin_waiter_start(&w);
+	nt_wait_spins_past(before);
 	step_realtime(-3600);
 	start = nt_mono_ns();
 	while (!slept && nt_elapsed_ms(start) < NT_SOON_MS / 2) {
@@ -302,11 +155,11 @@ NT_TEST_TIMEOUT(realtime_clock_step_does_not_stretch_spin, 60)
 	}
 	step_realtime(3600);
 	NT_ASSERT_TRUE(slept);
-	busy_owner_finish(&o);
+	nt_busy_owner_finish(&o);
 	NT_ASSERT_EQ(nt_waiter_join(&w), 0);
 	NT_CHECK_MUTEX(m, 2, 1);
 	NT_ASSERT_EQ(nt_unlock(m, 2), 1);
-	spin_restore();
+	nt_spin_restore();
 }
 
 /*
@@ -316,45 +169,45 @@ NT_TEST_TIMEOUT(realtime_clock_step_does_not_stretch_spin, 60)
  */
 NT_TEST(signal_ends_spin)
 {
-	int dev = spin_setup(LONG_SPIN);
+	int dev = nt_spin_setup(NT_LONG_SPIN);
 	int m = nt_mutex(dev, 0, 0);
-	struct busy_owner o = { 0 };
+	struct nt_busy_owner o = { 0 };
 	struct nt_waiter w;
 	uint64_t before = nt_stat(SPINS);
 
 	nt_sig_install(SIGUSR1, false);
-	spin_stubborn();
-	busy_owner_start(&o, dev, m, 2000, OWNER_CPU);
+	nt_spin_stubborn();
+	nt_busy_owner_start(&o, dev, m, 2000, NT_SPIN_OWNER_CPU);
 	nt_waiter_init(&w, dev, false, &m, 1, 2);
-	waiter_start_on_cpu0(&w);
-	wait_spins_past(before);
+	nt_spin_waiter_start(&w);
+	nt_wait_spins_past(before);
 	nt_sig_deliver(w.thread.handle, SIGUSR1);
 	NT_ASSERT_EQ(nt_waiter_join(&w), -EINTR);
-	busy_owner_join_free(&o, m);
-	spin_restore();
+	nt_busy_owner_join_free(&o, m);
+	nt_spin_restore();
 }
 
 /* An alert ends the spin: the wait returns the alert's index. */
 NT_TEST(alert_ends_spin)
 {
-	int dev = spin_setup(LONG_SPIN);
+	int dev = nt_spin_setup(NT_LONG_SPIN);
 	int m = nt_mutex(dev, 0, 0);
 	int alert = nt_event(dev, 0, 0);
-	struct busy_owner o = { 0 };
+	struct nt_busy_owner o = { 0 };
 	struct nt_waiter w;
 	uint64_t before = nt_stat(SPINS);
 
-	busy_owner_start(&o, dev, m, 2000, OWNER_CPU);
+	nt_busy_owner_start(&o, dev, m, 2000, NT_SPIN_OWNER_CPU);
 	nt_waiter_init(&w, dev, false, &m, 1, 2);
 	w.alert = alert;
-	waiter_start_on_cpu0(&w);
-	wait_spins_past(before);
+	nt_spin_waiter_start(&w);
+	nt_wait_spins_past(before);
 	nt_set(alert);
 	NT_ASSERT_EQ(nt_waiter_join(&w), 0);
 	NT_ASSERT_EQ(w.index, 1);
 	NT_CHECK_EVENT(alert, 0, 0);
-	busy_owner_join_free(&o, m);
-	spin_restore();
+	nt_busy_owner_join_free(&o, m);
+	nt_spin_restore();
 }
 
 /*
@@ -365,16 +218,16 @@ NT_TEST(alert_ends_spin)
  */
 NT_TEST_TIMEOUT(owner_exit_ends_spin, 60)
 {
-	int dev = spin_setup("30000000");
+	int dev = nt_spin_setup("30000000");
 	int m = nt_mutex(dev, 0, 0);
-	struct busy_owner o = { .exit_holding = true };
+	struct nt_busy_owner o = { .exit_holding = true };
 	struct nt_waiter w;
 	uint64_t before = nt_stat(SPINS);
 
-	busy_owner_start(&o, dev, m, 200, OWNER_CPU);
+	nt_busy_owner_start(&o, dev, m, 200, NT_SPIN_OWNER_CPU);
 	nt_waiter_init(&w, dev, false, &m, 1, 2);
-	waiter_start_on_cpu0(&w);
-	wait_spins_past(before);
+	nt_spin_waiter_start(&w);
+	nt_wait_spins_past(before);
 	nt_thread_join(&o.thread);
 	nt_wait_blocked(w.thread.tid);
 	NT_CHECK_MUTEX(m, 1, 1);
@@ -382,7 +235,7 @@ NT_TEST_TIMEOUT(owner_exit_ends_spin, 60)
 	NT_ASSERT_EQ(nt_waiter_join(&w), -EOWNERDEAD);
 	NT_CHECK_MUTEX(m, 2, 1);
 	NT_ASSERT_EQ(nt_unlock(m, 2), 1);
-	spin_restore();
+	nt_spin_restore();
 }
 
 struct killed_child {
@@ -417,28 +270,28 @@ static void spin_in_child(void *arg)
  */
 NT_TEST(waiter_killed_while_spinning)
 {
-	int dev = spin_setup(LONG_SPIN);
+	int dev = nt_spin_setup(NT_LONG_SPIN);
 	int m = nt_mutex(dev, 0, 0);
 	struct killed_child c = { .dev = dev, .mutex = m };
-	struct busy_owner o = { 0 };
+	struct nt_busy_owner o = { 0 };
 	uint64_t before = nt_stat(SPINS);
 	int status;
 	pid_t pid;
 
-	busy_owner_start(&o, dev, m, 0, OWNER_CPU);
-	nt_pin_self(WAITER_CPU);
+	nt_busy_owner_start(&o, dev, m, 0, NT_SPIN_OWNER_CPU);
+	nt_pin_self(NT_SPIN_WAITER_CPU);
 	pid = fork();
 	NT_ASSERT_GE(pid, 0);
 	if (pid == 0)
 		spin_in_child(&c);
-	nt_pin_self(OWNER_CPU);
-	wait_spins_past(before);
+	nt_pin_self(NT_SPIN_OWNER_CPU);
+	nt_wait_spins_past(before);
 	NT_ASSERT_OK(kill(pid, SIGKILL));
 	NT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	NT_ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	busy_owner_finish(&o);
+	nt_busy_owner_finish(&o);
 	NT_CHECK_MUTEX(m, 0, 0);
-	spin_restore();
+	nt_spin_restore();
 }
 
 /*
@@ -449,17 +302,17 @@ NT_TEST(waiter_killed_while_spinning)
  */
 static void same_cpu_case(bool pi)
 {
-	int dev = spin_setup("10000000");
+	int dev = nt_spin_setup("10000000");
 	int m = nt_mutex(dev, 0, 0);
-	struct busy_owner o = { 0 };
+	struct nt_busy_owner o = { 0 };
 	struct nt_actor a;
 
 	nt_pi_param_set(pi);
-	nt_pin_self(WAITER_CPU);
+	nt_pin_self(NT_SPIN_WAITER_CPU);
 	nt_actor_start(&a, NT_FIFO(50));
-	busy_owner_start(&o, dev, m, 50, WAITER_CPU);
+	nt_busy_owner_start(&o, dev, m, 50, NT_SPIN_WAITER_CPU);
 	nt_actor_wait_post(&a, dev, false, &m, 1, 2, nt_deadline_ms(3000));
-	nt_pin_self(OWNER_CPU);
+	nt_pin_self(NT_SPIN_OWNER_CPU);
 	NT_ASSERT_EQ(nt_actor_finish(&a), 0);
 	nt_thread_join(&o.thread);
 	NT_ASSERT_EQ(o.unlock_ret, 0);
@@ -467,7 +320,7 @@ static void same_cpu_case(bool pi)
 	NT_ASSERT_EQ(nt_actor_unlock(&a, m, 2), 0);
 	nt_actor_stop(&a);
 	nt_pi_param_set(true);
-	spin_restore();
+	nt_spin_restore();
 }
 
 NT_TEST(fifo_waiter_leaves_cpu_to_owner_pi_on)
@@ -491,24 +344,24 @@ NT_TEST(fifo_waiter_leaves_cpu_to_owner_pi_off)
  */
 NT_TEST_TIMEOUT(raised_spinner_passes_boost_on, 60)
 {
-	int dev = spin_setup("30000000");
+	int dev = nt_spin_setup("30000000");
 	int m1 = nt_mutex(dev, 0, 0), m2 = nt_mutex(dev, 0, 0);
-	struct busy_owner o = { 0 };
+	struct nt_busy_owner o = { 0 };
 	struct nt_actor spinner, rt;
 	uint64_t before = nt_stat(SPINS), start;
 
 	nt_pi_param_set(true);
 	/* In a debug build the reschedule on the raise does not end it. */
-	spin_stubborn();
-	nt_pin_self(WAITER_CPU);
+	nt_spin_stubborn();
+	nt_pin_self(NT_SPIN_WAITER_CPU);
 	nt_actor_start(&spinner, NT_OTHER(0));
 	nt_actor_take(&spinner, dev, m2, 2);
-	nt_pin_self(OWNER_CPU);
+	nt_pin_self(NT_SPIN_OWNER_CPU);
 	nt_actor_start(&rt, NT_FIFO(60));
-	busy_owner_start(&o, dev, m1, 0, OWNER_CPU);
+	nt_busy_owner_start(&o, dev, m1, 0, NT_SPIN_OWNER_CPU);
 	nt_actor_wait_post(&spinner, dev, false, &m1, 1, 2,
 			   NTSYNC_TIMEOUT_INFINITE);
-	wait_spins_past(before);
+	nt_wait_spins_past(before);
 	nt_actor_wait_post(&rt, dev, false, &m2, 1, 3, NTSYNC_TIMEOUT_INFINITE);
 	start = nt_mono_ns();
 	/* Half of NT_SOON_MS: the owner itself lets go after all of it. */
@@ -517,7 +370,7 @@ NT_TEST_TIMEOUT(raised_spinner_passes_boost_on, 60)
 			NT_FAIL("the boost did not reach the spinner's owner");
 		nt_sleep_ms(1);
 	}
-	busy_owner_finish(&o);
+	nt_busy_owner_finish(&o);
 	NT_ASSERT_EQ(nt_actor_finish(&spinner), 0);
 	NT_CHECK_MUTEX(m1, 2, 1);
 	NT_CHECK_SCHED(nt_actor_tid(&spinner), NT_FIFO(60));
@@ -529,7 +382,7 @@ NT_TEST_TIMEOUT(raised_spinner_passes_boost_on, 60)
 	NT_ASSERT_EQ(nt_actor_unlock(&spinner, m1, 2), 0);
 	nt_actor_stop(&spinner);
 	nt_actor_stop(&rt);
-	spin_restore();
+	nt_spin_restore();
 }
 
 /*
@@ -538,19 +391,19 @@ NT_TEST_TIMEOUT(raised_spinner_passes_boost_on, 60)
  */
 NT_TEST(spinner_keeps_its_place_in_line)
 {
-	int dev = spin_setup(LONG_SPIN);
+	int dev = nt_spin_setup(NT_LONG_SPIN);
 	int m = nt_mutex(dev, 0, 0);
 	struct nt_actor normal, fifo;
-	struct busy_owner o = { 0 };
+	struct nt_busy_owner o = { 0 };
 	uint64_t before = nt_stat(SPINS), start;
 
-	nt_pin_self(WAITER_CPU);
+	nt_pin_self(NT_SPIN_WAITER_CPU);
 	nt_actor_start(&normal, NT_OTHER(0));
 	nt_actor_start(&fifo, NT_FIFO(50));
-	busy_owner_start(&o, dev, m, 0, OWNER_CPU);
+	nt_busy_owner_start(&o, dev, m, 0, NT_SPIN_OWNER_CPU);
 	nt_actor_wait_post(&normal, dev, false, &m, 1, 2,
 			   NTSYNC_TIMEOUT_INFINITE);
-	wait_spins_past(before);
+	nt_wait_spins_past(before);
 	nt_actor_wait_post(&fifo, dev, false, &m, 1, 3,
 			   NTSYNC_TIMEOUT_INFINITE);
 	/* Queued: it spins (next in line now) or sleeps. */
@@ -560,7 +413,7 @@ NT_TEST(spinner_keeps_its_place_in_line)
 			NT_FAIL("the FIFO waiter neither spun nor slept");
 		nt_sleep_ms(1);
 	}
-	busy_owner_finish(&o);
+	nt_busy_owner_finish(&o);
 	NT_ASSERT_EQ(nt_actor_finish(&fifo), 0);
 	NT_CHECK_MUTEX(m, 3, 1);
 	NT_ASSERT_FALSE(nt_actor_idle(&normal));
@@ -570,5 +423,5 @@ NT_TEST(spinner_keeps_its_place_in_line)
 	NT_ASSERT_EQ(nt_actor_unlock(&normal, m, 2), 0);
 	nt_actor_stop(&normal);
 	nt_actor_stop(&fifo);
-	spin_restore();
+	nt_spin_restore();
 }
