@@ -333,6 +333,12 @@ struct ntsync_q {
 	 * reference: the waiter spins while it runs (ntsync_spin_on_owner()).
 	 */
 	struct task_struct *spin_owner;
+	/*
+	 * Set under the mutex's lock by the pass that handed it to the
+	 * waiter just ahead of this one: wake up and spin on the new owner
+	 * (ntsync_wake_ahead()).  Cleared by the waiter.
+	 */
+	bool spin_ahead;
 
 	/* Watched files (not objects); a wake of one sets fd_woken. */
 	struct ntsync_q_fd *fds;
@@ -385,6 +391,7 @@ enum ntsync_stat {
 	NTSYNC_STAT_WAKES,		/* waits satisfied by a waker */
 	NTSYNC_STAT_SPINS,		/* waits that spun on a running owner */
 	NTSYNC_STAT_SPIN_CLAIMS,	/* ... and were handed the mutex meanwhile */
+	NTSYNC_STAT_WAKES_AHEAD,	/* sleeping waiters woken to spin */
 	NTSYNC_STAT_PI_BOOSTS_APPLIED,	/* a task went from its base to a boost */
 	NTSYNC_STAT_PI_BOOSTS_RESTORED,	/* ... and back to its base */
 	NTSYNC_STAT_PI_BOOSTS_SKIPPED,	/* no record could be had */

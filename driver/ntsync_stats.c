@@ -61,6 +61,7 @@ NTSYNC_STAT_ATTR(waits, NTSYNC_STAT_WAITS);
 NTSYNC_STAT_ATTR(wakes, NTSYNC_STAT_WAKES);
 NTSYNC_STAT_ATTR(spins, NTSYNC_STAT_SPINS);
 NTSYNC_STAT_ATTR(spin_claims, NTSYNC_STAT_SPIN_CLAIMS);
+NTSYNC_STAT_ATTR(wakes_ahead, NTSYNC_STAT_WAKES_AHEAD);
 NTSYNC_STAT_ATTR(pi_boosts_applied, NTSYNC_STAT_PI_BOOSTS_APPLIED);
 NTSYNC_STAT_ATTR(pi_boosts_restored, NTSYNC_STAT_PI_BOOSTS_RESTORED);
 NTSYNC_STAT_ATTR(pi_boosts_skipped, NTSYNC_STAT_PI_BOOSTS_SKIPPED);
@@ -85,6 +86,7 @@ static struct attribute *ntsync_stat_attrs[] = {
 	&ntsync_stat_wakes.attr.attr,
 	&ntsync_stat_spins.attr.attr,
 	&ntsync_stat_spin_claims.attr.attr,
+	&ntsync_stat_wakes_ahead.attr.attr,
 	&ntsync_stat_pi_boosts_applied.attr.attr,
 	&ntsync_stat_pi_boosts_restored.attr.attr,
 	&ntsync_stat_pi_boosts_skipped.attr.attr,

@@ -5,7 +5,8 @@
  * Owns: the choice of lock for an object (ntsync_lock_obj()), the wait
  * queues (struct ntsync_q, its entries in the objects' struct ntsync_wq),
  * the order in which waiters are woken, and the sleep with its absolute
- * deadline, and the adaptive spin before it (ntsync_spin_on_owner()).
+ * deadline, and the adaptive spin before it (ntsync_spin_on_owner(),
+ * ntsync_wake_ahead()).
  *
  * Order.  Each object has two queues, wait-any (alerts included) and
  * wait-all, each an rb-tree keyed by (prio, arrival): prio is the waiter's
@@ -451,20 +452,54 @@ static bool ntsync_claim(struct ntsync_q *q, __u32 index)
 
 /*
  * Hand the object to one wait-any waiter if it can take it; @all: as
- * ntsync_lock_obj() returned.
+ * ntsync_lock_obj() returned.  True if it did.
  */
-static void ntsync_try_wake_any(struct ntsync_obj *obj,
+static bool ntsync_try_wake_any(struct ntsync_obj *obj,
 				struct ntsync_q_entry *entry, bool all)
 {
 	struct ntsync_q *q = entry->q;
 
-	if (ntsync_obj_is_signaled(obj, q->owner) &&
-	    ntsync_claim(q, entry->index)) {
-		ntsync_obj_acquire(obj, q);
-		ntsync_stat_add(NTSYNC_STAT_WAKES, 1);
-		trace_ntsync_wake(q->task, entry->index);
-		ntsync_wake_task(obj->dev, q->task, all);
-	}
+	if (!ntsync_obj_is_signaled(obj, q->owner) ||
+	    !ntsync_claim(q, entry->index))
+		return false;
+	ntsync_obj_acquire(obj, q);
+	ntsync_stat_add(NTSYNC_STAT_WAKES, 1);
+	trace_ntsync_wake(q->task, entry->index);
+	ntsync_wake_task(obj->dev, q->task, all);
+	return true;
+}
+
+/*
+ * Wake-ahead.  A mutex was just handed to the waiter of @taken, which is
+ * on its way to run: wake the waiter next in line after it, if it sleeps
+ * and could spin (ntsync_note_spin_owner()), so that it spins on the new
+ * owner instead of sleeping until that one lets go.  Waiters that queue
+ * behind sleeping ones (more threads than CPUs) otherwise never spin.  At
+ * most one extra wake per hand-over, O(1) under the mutex's lock; a
+ * waiter that finds it cannot spin sleeps again.  Under @obj's lock.
+ */
+static void ntsync_wake_ahead(struct ntsync_obj *obj,
+			      struct ntsync_q_entry *taken)
+{
+	struct rb_node *node = rb_next(&taken->node);
+	struct ntsync_q_entry *next;
+	struct ntsync_q *q;
+
+	if (!node || !READ_ONCE(ntsync_spin_us))
+		return;
+	next = rb_entry(node, struct ntsync_q_entry, node);
+	q = next->q;
+	/*
+	 * A sleeper that could spin only; spin_owner set means it spins
+	 * already (a hint: the waiter clears it without this lock).
+	 */
+	if (q->count != 1 || q->nr_fds || q->all || q->spin_ahead ||
+	    READ_ONCE(q->spin_owner) || ntsync_entry_claimed(next))
+		return;
+	/* Read by ntsync_schedule() after it set its task state. */
+	WRITE_ONCE(q->spin_ahead, true);
+	ntsync_stat_add(NTSYNC_STAT_WAKES_AHEAD, 1);
+	wake_up_process(q->task);
 }
 
 /*
@@ -562,7 +597,9 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 			owned_left--;
 		}
 		if (any && (!each || ntsync_waiter_first(any, each))) {
-			ntsync_try_wake_any(obj, any, all);
+			if (ntsync_try_wake_any(obj, any, all) &&
+			    obj->type == NTSYNC_TYPE_MUTEX)
+				ntsync_wake_ahead(obj, any);
 			ntsync_wq_used(&any_walk, any);
 			any = NULL;
 		} else {
@@ -619,6 +656,7 @@ void ntsync_init_q(struct ntsync_device *dev, struct ntsync_q *q,
 	INIT_LIST_HEAD(&q->pi_discard);
 	q->objects_first = false;
 	q->spin_owner = NULL;
+	q->spin_ahead = false;
 	q->fds = NULL;
 	q->nr_fds = 0;
 	q->fd_woken = false;
@@ -754,9 +792,13 @@ err:
 	return ret;
 }
 
+/* ntsync_schedule(): woken to spin by a hand-over just ahead of us. */
+#define NTSYNC_WOKEN_AHEAD	1
+
 /*
  * Sleep until claimed, the deadline passes, or a signal arrives.  A wake
  * of a watched file makes the waiter poll its files, which may claim it.
+ * Returns NTSYNC_WOKEN_AHEAD if woken to spin (ntsync_wake_ahead()).
  */
 static int ntsync_schedule(struct ntsync_q *q, __u64 timeout_ns,
 			   bool realtime)
@@ -789,6 +831,10 @@ static int ntsync_schedule(struct ntsync_q *q, __u64 timeout_ns,
 		}
 		if (signal_pending(current)) {
 			ret = -ERESTARTSYS;
+			break;
+		}
+		if (READ_ONCE(q->spin_ahead)) {
+			ret = NTSYNC_WOKEN_AHEAD;
 			break;
 		}
 		if (!schedule_hrtimeout_range_clock(deadline_ptr, 0,
@@ -910,7 +956,8 @@ static void ntsync_note_spin_owner(struct ntsync_q *q, struct ntsync_obj *obj,
 	    !ntsync_owner_active(owner))
 		return;
 	get_task_struct(owner);
-	q->spin_owner = owner;
+	/* Read by ntsync_wake_ahead(), also under this lock. */
+	WRITE_ONCE(q->spin_owner, owner);
 }
 
 /* Another task wants this CPU (a debug build can be told to ignore it). */
@@ -964,6 +1011,46 @@ static void ntsync_spin_on_owner(struct ntsync_q *q, __u64 timeout_ns,
 		cpu_relax();
 	}
 	ntsync_stat_add(NTSYNC_STAT_SPIN_CLAIMS, 1);
+}
+
+/* Drop the owner ntsync_note_spin_owner() noted, if any. */
+static void ntsync_forget_spin_owner(struct ntsync_q *q)
+{
+	if (!q->spin_owner)
+		return;
+	/* The reference ntsync_note_spin_owner() took; no lock is held. */
+	put_task_struct(q->spin_owner);
+	/* Read by ntsync_wake_ahead() as a hint, without our lock. */
+	WRITE_ONCE(q->spin_owner, NULL);
+}
+
+/* Spin on q->spin_owner, if noted, and forget it. */
+static void ntsync_spin_and_forget(struct ntsync_q *q, __u64 timeout_ns,
+				   bool realtime)
+{
+	if (!q->spin_owner)
+		return;
+	ntsync_spin_on_owner(q, timeout_ns, realtime);
+	ntsync_forget_spin_owner(q);
+}
+
+/*
+ * Woken by ntsync_wake_ahead(): look at the mutex again under its lock and
+ * spin if we may (still unclaimed, next in line, its owner running).
+ */
+static void ntsync_spin_ahead(struct ntsync_device *dev, struct ntsync_q *q,
+			      __u64 timeout_ns, bool realtime)
+{
+	struct ntsync_q_entry *entry = &q->entries[0];
+	struct ntsync_obj *obj = entry->obj;
+	bool all;
+
+	all = ntsync_lock_obj(dev, obj);
+	WRITE_ONCE(q->spin_ahead, false);
+	if (atomic_read(&q->signaled) == -1)
+		ntsync_note_spin_owner(q, obj, entry);
+	ntsync_unlock_obj(dev, obj, all);
+	ntsync_spin_and_forget(q, timeout_ns, realtime);
 }
 
 /*
@@ -1074,23 +1161,20 @@ int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 		 * one raised meanwhile stops spinning and registers then.  A
 		 * real-time waiter boosts the owner first.
 		 */
-		spin_first = q->spin_owner &&
-			     !rt_or_dl_prio(READ_ONCE(current->prio));
+		spin_first = !rt_or_dl_prio(READ_ONCE(current->prio));
 		if (spin_first)
-			ntsync_spin_on_owner(q, timeout, realtime);
+			ntsync_spin_and_forget(q, timeout, realtime);
 		ntsync_pi_wait_queued(q, w);
-		if (q->spin_owner && !spin_first)
-			ntsync_spin_on_owner(q, timeout, realtime);
-		ret = ntsync_schedule(q, timeout, realtime);
+		ntsync_spin_and_forget(q, timeout, realtime);
+		while ((ret = ntsync_schedule(q, timeout, realtime)) ==
+		       NTSYNC_WOKEN_AHEAD)
+			ntsync_spin_ahead(dev, q, timeout, realtime);
 		ntsync_debug_sleep_once(NTSYNC_DELAY_WOKEN);
 	}
 
 unqueue:
-	/* The reference ntsync_note_spin_owner() took; no lock is held. */
-	if (q->spin_owner) {
-		put_task_struct(q->spin_owner);
-		q->spin_owner = NULL;
-	}
+	/* Noted, and the wait claimed before it could spin. */
+	ntsync_forget_spin_owner(q);
 	for (i = 0; i < queued; i++) {
 		struct ntsync_q_entry *entry = &q->entries[i];
 		struct ntsync_obj *obj = entry->obj;
