@@ -476,10 +476,12 @@ static bool ntsync_try_wake_any(struct ntsync_obj *obj,
  * owner instead of sleeping until that one lets go.  Waiters that queue
  * behind sleeping ones (more threads than CPUs) otherwise never spin.  At
  * most one extra wake per hand-over, O(1) under the mutex's lock; a
- * waiter that finds it cannot spin sleeps again.  Under @obj's lock.
+ * waiter that finds it cannot spin sleeps again.  Under the lock that
+ * owns @obj; @all: as ntsync_lock_obj() returned (the wake then waits for
+ * wait_all_lock to be dropped, as the hand-over's own).
  */
 static void ntsync_wake_ahead(struct ntsync_obj *obj,
-			      struct ntsync_q_entry *taken)
+			      struct ntsync_q_entry *taken, bool all)
 {
 	struct rb_node *node = rb_next(&taken->node);
 	struct ntsync_q_entry *next;
@@ -499,7 +501,7 @@ static void ntsync_wake_ahead(struct ntsync_obj *obj,
 	/* Read by ntsync_schedule() after it set its task state. */
 	WRITE_ONCE(q->spin_ahead, true);
 	ntsync_stat_add(NTSYNC_STAT_WAKES_AHEAD, 1);
-	wake_up_process(q->task);
+	ntsync_wake_task(obj->dev, q->task, all);
 }
 
 /*
@@ -599,7 +601,7 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 		if (any && (!each || ntsync_waiter_first(any, each))) {
 			if (ntsync_try_wake_any(obj, any, all) &&
 			    obj->type == NTSYNC_TYPE_MUTEX)
-				ntsync_wake_ahead(obj, any);
+				ntsync_wake_ahead(obj, any, all);
 			ntsync_wq_used(&any_walk, any);
 			any = NULL;
 		} else {

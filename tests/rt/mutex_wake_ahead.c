@@ -132,6 +132,40 @@ NT_TEST(spin_off_wakes_nobody_ahead)
 }
 
 /*
+ * A wait-all on the mutex (and an event) makes wait_all_lock own it: the
+ * hand-over and the wake ahead happen under that lock, the wake once it
+ * is dropped.  The wait-any waiters are served in order, the wait-all
+ * gets the mutex once its event is set too.
+ */
+NT_TEST(wake_ahead_under_wait_all_lock)
+{
+	int dev = nt_spin_setup(NT_LONG_SPIN);
+	struct nt_busy_owner first = { 0 };
+	struct nt_waiter second, each;
+	int objs[2], m;
+
+	m = queue_first(dev, &first, 0, NT_SPIN_OWNER_CPU);
+	nt_waiter_init(&second, dev, false, &m, 1, SECOND_ID);
+	nt_spin_waiter_start(&second);
+	nt_wait_blocked(second.thread.tid);
+	objs[0] = m;
+	objs[1] = nt_event(dev, 0, 0);
+	nt_waiter_init(&each, dev, true, objs, 2, MAIN_ID + 1);
+	nt_waiter_start(&each);
+	hand_over_waking_one(m, &first);
+	nt_busy_owner_finish(&first);
+	NT_ASSERT_EQ(nt_waiter_join(&second), 0);
+	NT_CHECK_MUTEX(m, SECOND_ID, 1);
+	NT_ASSERT_EQ(nt_unlock(m, SECOND_ID), 1);
+	NT_CHECK_MUTEX(m, 0, 0);
+	nt_set(objs[1]);
+	NT_ASSERT_EQ(nt_waiter_join(&each), 0);
+	NT_CHECK_MUTEX(m, MAIN_ID + 1, 1);
+	NT_CHECK_EVENT(objs[1], 0, 0);
+	nt_spin_restore();
+}
+
+/*
  * The deadline ends the spin of a waiter woken ahead: the first lets go
  * after 1 s of CPU time, the second's deadline is 300 ms away, spin_us is
  * 3 s.  A spin past the deadline would be handed the mutex.
