@@ -21,8 +21,8 @@
 static void ntsync_event_hand_over_pi(struct ntsync_obj *event,
 				      struct ntsync_q *q);
 
-/* Take a signaled object on behalf of @q's owner. */
-void ntsync_obj_acquire(struct ntsync_obj *obj, struct ntsync_q *q)
+/* ntsync_obj_acquire() of an object other than a semaphore. */
+void ntsync_obj_acquire_other(struct ntsync_obj *obj, struct ntsync_q *q)
 {
 	switch (obj->type) {
 	case NTSYNC_TYPE_SEM:

@@ -152,8 +152,8 @@ void ntsync_unlock_all(struct ntsync_device *dev)
  * under wait_all_lock, once ntsync_unlock_obj() has dropped it, while
  * there is room in the device's list.
  */
-static void ntsync_wake_task(struct ntsync_device *dev,
-			     struct task_struct *task, bool all)
+static inline void ntsync_wake_task(struct ntsync_device *dev,
+				    struct task_struct *task, bool all)
 {
 	if (all && dev->nr_wake_later < NTSYNC_WAKE_LATER_MAX) {
 		lockdep_assert_held(&dev->wait_all_lock);
@@ -345,9 +345,11 @@ static void ntsync_wq_walk_init(struct ntsync_wq_walk *walk,
  * before what the walk used already; it is then the best of the rest, and
  * is returned at once.  Entries of satisfied waits met on the way are
  * unlinked, each once in its queue's life, so that cost is that of the
- * wakes that satisfied them.  NULL at the end.
+ * wakes that satisfied them.  NULL at the end.  Inline, as the wake of one
+ * waiter below: a release that wakes one pays no call for either.
  */
-static struct ntsync_q_entry *ntsync_wq_next(struct ntsync_wq_walk *walk)
+static inline struct ntsync_q_entry *
+ntsync_wq_next(struct ntsync_wq_walk *walk)
 {
 	for (;;) {
 		struct ntsync_q_entry *entry;
@@ -454,8 +456,8 @@ static bool ntsync_claim(struct ntsync_q *q, __u32 index)
  * Hand the object to one wait-any waiter if it can take it; @all: as
  * ntsync_lock_obj() returned.  True if it did.
  */
-static bool ntsync_try_wake_any(struct ntsync_obj *obj,
-				struct ntsync_q_entry *entry, bool all)
+static inline bool ntsync_try_wake_any(struct ntsync_obj *obj,
+				       struct ntsync_q_entry *entry, bool all)
 {
 	struct ntsync_q *q = entry->q;
 
