@@ -44,6 +44,19 @@ static int queue_first(int dev, struct nt_busy_owner *first,
 	return m;
 }
 
+/*
+ * Queue @w as SECOND_ID on @count of @objs (a wait-all if @all), from the
+ * waiters' CPU, behind the first; returns once it sleeps.
+ */
+static void queue_second(struct nt_waiter *w, int dev, bool all,
+			 const int *objs, uint32_t count, uint64_t timeout)
+{
+	nt_waiter_init(w, dev, all, objs, count, SECOND_ID);
+	w->timeout = timeout;
+	nt_spin_waiter_start(w);
+	nt_wait_blocked(w->thread.tid);
+}
+
 /* Hand the mutex to the first waiter: exactly one wake ahead, now. */
 static void hand_over_waking_one(int m, struct nt_busy_owner *first)
 {
@@ -69,9 +82,7 @@ NT_TEST(hand_over_wakes_next_in_line)
 	int m;
 
 	m = queue_first(dev, &first, 0, NT_SPIN_OWNER_CPU);
-	nt_waiter_init(&w, dev, false, &m, 1, SECOND_ID);
-	nt_spin_waiter_start(&w);
-	nt_wait_blocked(w.thread.tid);
+	queue_second(&w, dev, false, &m, 1, NTSYNC_TIMEOUT_INFINITE);
 	NT_ASSERT_EQ(nt_stat(SPINS), spins);
 	hand_over_waking_one(m, &first);
 	nt_wait_spins_past(spins);
@@ -100,9 +111,7 @@ static void not_woken_case(const char *spin_us, bool all, bool two_objects)
 	m = queue_first(dev, &first, 0, NT_SPIN_OWNER_CPU);
 	objs[0] = m;
 	objs[1] = nt_event(dev, 0, 0);
-	nt_waiter_init(&w, dev, all, objs, two_objects ? 2 : 1, SECOND_ID);
-	nt_spin_waiter_start(&w);
-	nt_wait_blocked(w.thread.tid);
+	queue_second(&w, dev, all, objs, two_objects ? 2 : 1, NTSYNC_TIMEOUT_INFINITE);
 	ahead = nt_stat(WAKES_AHEAD);
 	NT_ASSERT_EQ(nt_unlock(m, MAIN_ID), 1);
 	nt_busy_owner_await_held(&first);
@@ -145,9 +154,7 @@ NT_TEST(wake_ahead_under_wait_all_lock)
 	int objs[2], m;
 
 	m = queue_first(dev, &first, 0, NT_SPIN_OWNER_CPU);
-	nt_waiter_init(&second, dev, false, &m, 1, SECOND_ID);
-	nt_spin_waiter_start(&second);
-	nt_wait_blocked(second.thread.tid);
+	queue_second(&second, dev, false, &m, 1, NTSYNC_TIMEOUT_INFINITE);
 	objs[0] = m;
 	objs[1] = nt_event(dev, 0, 0);
 	nt_waiter_init(&each, dev, true, objs, 2, MAIN_ID + 1);
@@ -179,10 +186,7 @@ NT_TEST(deadline_ends_woken_ahead_spin)
 
 	nt_spin_stubborn();
 	m = queue_first(dev, &first, 1000, NT_SPIN_OWNER_CPU);
-	nt_waiter_init(&w, dev, false, &m, 1, SECOND_ID);
-	w.timeout = nt_deadline_ms(300);
-	nt_spin_waiter_start(&w);
-	nt_wait_blocked(w.thread.tid);
+	queue_second(&w, dev, false, &m, 1, nt_deadline_ms(300));
 	hand_over_waking_one(m, &first);
 	NT_ASSERT_EQ(nt_waiter_join(&w), -ETIMEDOUT);
 	nt_busy_owner_join_free(&first, m);
@@ -205,9 +209,7 @@ NT_TEST(signal_ends_woken_ahead_spin)
 	nt_sig_install(SIGUSR1, false);
 	nt_spin_stubborn();
 	m = queue_first(dev, &first, 2000, NT_SPIN_OWNER_CPU);
-	nt_waiter_init(&w, dev, false, &m, 1, SECOND_ID);
-	nt_spin_waiter_start(&w);
-	nt_wait_blocked(w.thread.tid);
+	queue_second(&w, dev, false, &m, 1, NTSYNC_TIMEOUT_INFINITE);
 	hand_over_waking_one(m, &first);
 	nt_wait_spins_past(spins);
 	nt_sig_deliver(w.thread.handle, SIGUSR1);
@@ -231,9 +233,7 @@ NT_TEST_TIMEOUT(new_owner_exit_ends_woken_ahead_spin, 60)
 	int m;
 
 	m = queue_first(dev, &first, 200, NT_SPIN_OWNER_CPU);
-	nt_waiter_init(&w, dev, false, &m, 1, SECOND_ID);
-	nt_spin_waiter_start(&w);
-	nt_wait_blocked(w.thread.tid);
+	queue_second(&w, dev, false, &m, 1, NTSYNC_TIMEOUT_INFINITE);
 	hand_over_waking_one(m, &first);
 	nt_wait_spins_past(spins);
 	nt_thread_join(&first.thread);
