@@ -25,9 +25,6 @@ static void ntsync_event_hand_over_pi(struct ntsync_obj *event,
 void ntsync_obj_acquire_other(struct ntsync_obj *obj, struct ntsync_q *q)
 {
 	switch (obj->type) {
-	case NTSYNC_TYPE_SEM:
-		obj->u.sem.count--;
-		break;
 	case NTSYNC_TYPE_MUTEX:
 		if (obj->u.mutex.ownerdead)
 			q->ownerdead = true;
@@ -48,6 +45,9 @@ void ntsync_obj_acquire_other(struct ntsync_obj *obj, struct ntsync_q *q)
 		break;
 	case NTSYNC_TYPE_CHANNEL:
 		/* Notify only: the entry stays for CHANNEL_RECV to take. */
+		break;
+	case NTSYNC_TYPE_SEM:
+		/* Never here: ntsync_obj_acquire() takes a semaphore inline. */
 		break;
 	}
 }
