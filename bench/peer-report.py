@@ -247,6 +247,41 @@ def find(rows, scenario, series):
                  and r["series"] == series), None)
 
 
+def wake_order_target(data):
+    """Ours' ntsync-mutex woke in exact priority order in every run of
+    every round (the series' 'exact' extra: runs in order / runs)."""
+    t = {"id": "wake-order", "status": "n/a",
+         "target": "wake-order ntsync-mutex exact in every run (ours)",
+         "detail": "not measured (not run, or a driver could not run it)"}
+    good = runs = 0
+    for rnd, s in sorted(series_table(data["ours"]).get(
+            ("wake-order", "ntsync-mutex"), {}).items()):
+        m = re.match(r"^(\d+)/(\d+)$", str((s.get("extra") or {}).get("exact", "")))
+        if s.get("status") == "ok" and m:
+            good, runs = good + int(m.group(1)), runs + int(m.group(2))
+    if runs:
+        t.update(ours=good, runs=runs, status="met" if good == runs else "missed",
+                 detail=f"{good}/{runs} runs in exact priority order")
+    return t
+
+
+def inversion_target(rows):
+    """ntsync-pi's worst case against the PI futex's, both from the boots
+    of ours (the futex runs in the same boots, in the same rounds)."""
+    t = {"id": "inversion", "status": "n/a",
+         "target": "inversion ntsync-pi worst case <= 1.0x the PI futex's (same boots)",
+         "detail": "not measured (not run, or a driver could not run it)"}
+    pi, futex = find(rows, "inversion", "ntsync-pi"), find(rows, "inversion", "pi-futex")
+    ours = pi and pi["ours"]["max"]
+    ref = futex and futex["ours"]["max"]
+    if ours and ref:
+        t.update(ratio=ours / ref, ours=ours, pi_futex=ref,
+                 status="met" if ours <= ref else "missed",
+                 detail=f"{ours / ref:.2f}x ({fmt(ours)} vs {fmt(ref)} us, the max "
+                        f"of {len(pi['ours']['rounds'])} rounds)")
+    return t
+
+
 def targets(rows, steep):
     out = []
 
@@ -269,6 +304,10 @@ def targets(rows, steep):
             find(rows, f"handoff-{n}", "ntsync-mutex"), lambda r: r >= 1.0)
     add("philosophers", "philosophers meals/s >= 1.0x upstream's",
         find(rows, "philosophers", "ntsync-wait-all meals_per_s"), lambda r: r >= 1.0)
+    for n in ("call", "latency"):
+        add(f"growth-wake.{n}", f"growth-wake {n} at n=64 <= 1.0x upstream's",
+            find(rows, "growth-wake", f"{n}.n=64"), lambda r: r <= 1.0)
+    out.append(inversion_target(rows))
     for g in steep:
         name = g["scenario"] + (f".{g['group']}" if g["group"] else "")
         out.append({"id": f"growth:{name}",
@@ -433,7 +472,7 @@ def main(argv):
                                   "direction is better for the unit; growth: steepness "
                                   "= median at n=max / median at n=1, ratio = ours / "
                                   "upstream",
-              "rows": rows, "growth": steep, "targets": targets(rows, steep),
+              "rows": rows, "growth": steep, "targets": targets(rows, steep) + [wake_order_target(data)],
               "not_compared": unsupported, "problems": problems}
     table = render(report)
     write(report, table, args)

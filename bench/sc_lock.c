@@ -998,6 +998,29 @@ stop:
 	return ret;
 }
 
+/*
+ * One run of @k that is not counted, before the counted ones: the first use
+ * of a code path (the driver's PI, sched_setattr(), the futex's PI state)
+ * pays for page faults and, under TCG, for translating that code, which can
+ * cost milliseconds once and would then be the series' worst case.  Every
+ * kind gets the same.  Returns true if it ran.
+ */
+static bool inv_warm_up(enum lock_kind kind, int dev, int ncpu,
+			unsigned int hog_ms)
+{
+	double us, boost, done;
+	unsigned int tries = 0;
+	char why[192];
+	bool hb;
+	int ret;
+
+	do {
+		ret = inv_run(kind, dev, ncpu, hog_ms, &us, &hb, &boost, &done,
+			      why, sizeof(why));
+	} while (ret == -EAGAIN && ++tries <= INV_RETRIES);
+	return !ret;
+}
+
 void run_inversion(const struct bench_cfg *cfg, struct result *res)
 {
 	static const char *const names[INV_KINDS] = {
@@ -1010,6 +1033,8 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 	unsigned int bound[INV_KINDS] = { 0 }, early[INV_KINDS] = { 0 }, r;
 	unsigned int boosted[INV_KINDS] = { 0 }, skipped[INV_KINDS] = { 0 };
 	unsigned int tries;
+	/* Whether the uncounted first run (inv_warm_up()) ran. */
+	bool warmed[INV_KINDS] = { false };
 	/* Scratch series: request to the owner's unlock, per run. */
 	struct series owner_part_s[INV_KINDS], *owner_part[INV_KINDS];
 	/* ...and the owner's unlock to the waiter running. */
@@ -1027,7 +1052,9 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 		 "hog_bound = runs where the owner only finished after the hogs stopped; "
 		 "retried = runs redone because there was no inversion when the waiter asked "
 		 "(owner already done, or hogs already gone); skipped = runs left out after "
-		 "%u such redos; "
+		 "%u such redos; warm_up = 1 when the kind's first run (a warm-up for "
+		 "the code paths it uses: page faults, and code translation under TCG) "
+		 "ran and was not counted; "
 		 "boost_seen = runs where the owner was seen at an RT priority (polled every 500 us), "
 		 "boost_max_us = latest such sighting after the request; unlock_med_us = median "
 		 "request to the owner's unlock; wake_med/max_us = the owner's unlock to the waiter "
@@ -1102,6 +1129,8 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 					continue;
 				}
 			}
+			if (r == 0)
+				warmed[k] = inv_warm_up(lk[k], dev, ncpu, cfg->hog_ms);
 			/* A run without an inversion when the waiter asked
 			 * measures nothing: retry it, INV_RETRIES times at most,
 			 * then leave it out (counted in "skipped"). */
@@ -1135,6 +1164,7 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 		series_extra_text(s[k], "hog_bound", "%u/%zu", bound[k], s[k]->n);
 		series_extra(s[k], "retried", early[k]);
 		series_extra(s[k], "skipped", skipped[k]);
+		series_extra(s[k], "warm_up", warmed[k]);
 		/* Every run skipped: nothing was measured, which is an error. */
 		if (s[k]->status == ST_OK && !s[k]->n && cfg->runs)
 			series_error(s[k], "no run produced an inversion in %u tries",
