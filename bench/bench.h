@@ -160,6 +160,9 @@ char thread_state(pid_t tid);
  * negative while the thread runs at a real-time priority (also through PI).
  * 0 or a negative errno. */
 int thread_prio(pid_t tid, int *prio);
+/* Time the calling thread has spent runnable but waiting for a CPU, from
+ * /proc/thread-self/schedstat.  0 or a negative errno. */
+int thread_run_delay_ns(uint64_t *ns);
 /* Wait until @tid sleeps (state S or D); false after @timeout_ns. */
 bool wait_sleeping(pid_t tid, uint64_t timeout_ns);
 

@@ -37,8 +37,12 @@ DRIVERS = ("upstream", "ours")
 # upstream's mutex has no PI, which is what its ntsync-pi-off row measured.
 PEER_FALLBACK = {("inversion", "ntsync-pi"): ("ntsync-pi-off", "no PI")}
 # Numeric extras compared like series: (scenario, series, extra) -> unit.
-EXTRA_ROWS = {("philosophers", "ntsync-wait-all", "meals_per_s"): "meals/s"}
-HIGHER_IS_BETTER = {"ops/s", "meals/s"}
+EXTRA_ROWS = {("philosophers", "ntsync-wait-all", "meals_per_s"): "meals/s",
+              ("philosophers", "ntsync-wait-all", "min_meals_per_s"): "meals/s",
+              ("philosophers", "ntsync-wait-all", "fairness"): "ratio",
+              ("philosophers", "ntsync-wait-all", "fairness_runnable"): "ratio"}
+# A fairness (fewest / most meals) is better higher, as a rate is.
+HIGHER_IS_BETTER = {"ops/s", "meals/s", "ratio"}
 
 
 def median(values):
@@ -304,6 +308,9 @@ def targets(rows, steep):
             find(rows, f"handoff-{n}", "ntsync-mutex"), lambda r: r >= 1.0)
     add("philosophers", "philosophers meals/s >= 1.0x upstream's",
         find(rows, "philosophers", "ntsync-wait-all meals_per_s"), lambda r: r >= 1.0)
+    for extra in ("fairness", "fairness_runnable", "min_meals_per_s"):
+        add(f"philosophers.{extra}", f"philosophers {extra} >= 1.0x upstream's",
+            find(rows, "philosophers", f"ntsync-wait-all {extra}"), lambda r: r >= 1.0)
     for n in ("call", "latency"):
         add(f"growth-wake.{n}", f"growth-wake {n} at n=64 <= 1.0x upstream's",
             find(rows, "growth-wake", f"{n}.n=64"), lambda r: r <= 1.0)

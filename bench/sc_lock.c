@@ -349,6 +349,10 @@ struct ph_thread {
 	unsigned long meals;
 	double *wait_us;
 	size_t n;
+	/* The thread's time at the table, and of it the time it was
+	 * runnable but waited for a CPU (0 if schedstat was unreadable). */
+	uint64_t table_ns, cpu_wait_ns;
+	bool cpu_wait_known;
 };
 
 static int ph_take(struct ph_shared *sh, int p)
@@ -398,7 +402,11 @@ static void *ph_main(void *arg)
 	struct ph_thread *t = arg;
 	struct ph_shared *sh = t->sh;
 
+	uint64_t seated, delay0 = 0, delay1 = 0;
+
 	gate_wait(&sh->gate);
+	seated = now_ns();
+	t->cpu_wait_known = !thread_run_delay_ns(&delay0);
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 		uint64_t t0 = now_ns(), t1;
 		int ret = ph_take(sh, t->idx);
@@ -421,7 +429,37 @@ static void *ph_main(void *arg)
 		}
 		spin_iters(PHILO_THINK);
 	}
+	t->table_ns = now_ns() - seated;
+	if (t->cpu_wait_known)
+		t->cpu_wait_known = !thread_run_delay_ns(&delay1) && delay1 >= delay0;
+	t->cpu_wait_ns = t->cpu_wait_known ? delay1 - delay0 : 0;
 	return NULL;
+}
+
+/*
+ * Fairness with the CPU scheduler's share taken out: fewest / most meals
+ * per second of the time each philosopher was not waiting for a CPU (with
+ * more philosophers than CPUs, those sharing a CPU with more of the others
+ * get less of it, which the lock cannot change).  Time spent asleep waiting
+ * for forks stays in: that is the lock's part.  -1 when unknown.
+ */
+static double ph_fairness_runnable(const struct ph_thread *thr, int n)
+{
+	double lo = 0, hi = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		double rate;
+
+		if (!thr[i].cpu_wait_known || thr[i].table_ns <= thr[i].cpu_wait_ns)
+			return -1;
+		rate = (double)thr[i].meals / (double)(thr[i].table_ns - thr[i].cpu_wait_ns);
+		if (!i || rate < lo)
+			lo = rate;
+		if (!i || rate > hi)
+			hi = rate;
+	}
+	return hi > 0 ? lo / hi : -1;
 }
 
 static void ph_run(enum lock_kind kind, int dev, unsigned int ms,
@@ -489,8 +527,22 @@ static void ph_run(enum lock_kind kind, int dev, unsigned int ms,
 			hi = thr[i].meals;
 	}
 	if (started == PHILO) {
+		double runnable = ph_fairness_runnable(thr, started);
+		double worst = -1;
+
 		series_extra(s, "meals_per_s", (double)total / ((double)(t1 - t0) / 1e9));
 		series_extra(s, "fairness", hi ? (double)lo / (double)hi : 0);
+		/* The worst-fed philosopher's meals per second at the table. */
+		for (i = 0; i < started; i++) {
+			double rate = thr[i].table_ns ?
+				      (double)thr[i].meals * 1e9 / (double)thr[i].table_ns : 0;
+
+			if (worst < 0 || rate < worst)
+				worst = rate;
+		}
+		series_extra(s, "min_meals_per_s", worst);
+		if (runnable >= 0)
+			series_extra(s, "fairness_runnable", runnable);
 	}
 out:
 	for (i = 0; i < PHILO; i++)
@@ -514,7 +566,10 @@ void run_philosophers(const struct bench_cfg *cfg, struct result *res)
 	snprintf(res->note, sizeof(res->note),
 		 "5 philosophers for %u ms each; samples: time to get both forks "
 		 "(ntsync: one WAIT_ALL; pthread: ordered locking); fairness = "
-		 "fewest/most meals", ms);
+		 "fewest/most meals; min_meals_per_s = the worst-fed philosopher's "
+		 "meals per second; fairness_runnable = fewest/most meals per second "
+		 "not spent waiting for a CPU (the scheduler's share of a CPU taken "
+		 "out; asleep for forks stays in)", ms);
 	for (k = 0; k < 3; k++)
 		s[k] = res_add(res, names[k], UNIT_US);
 	dev = bench_open_dev(why, sizeof(why));

@@ -380,6 +380,28 @@ char thread_state(pid_t tid)
 	return p[2];
 }
 
+int thread_run_delay_ns(uint64_t *ns)
+{
+	unsigned long long cpu, delay;
+	char buf[128];
+	ssize_t n;
+	int fd;
+
+	/* "cpu-time run-delay timeslices", in ns, of the calling thread. */
+	fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	if (sscanf(buf, "%llu %llu", &cpu, &delay) != 2)
+		return -EIO;
+	*ns = delay;
+	return 0;
+}
+
 int thread_prio(pid_t tid, int *prio)
 {
 	char path[64], buf[512], *p;
