@@ -401,7 +401,6 @@ static void *ph_main(void *arg)
 {
 	struct ph_thread *t = arg;
 	struct ph_shared *sh = t->sh;
-
 	uint64_t seated, delay0 = 0, delay1 = 0;
 
 	gate_wait(&sh->gate);
@@ -1054,7 +1053,7 @@ stop:
 }
 
 /*
- * One run of @k that is not counted, before the counted ones: the first use
+ * One run of @kind that is not counted, before the counted ones: the first use
  * of a code path (the driver's PI, sched_setattr(), the futex's PI state)
  * pays for page faults and, under TCG, for translating that code, which can
  * cost milliseconds once and would then be the series' worst case.  Every
