@@ -906,10 +906,17 @@ static void *inv_waiter_main(void *arg)
 	return NULL;
 }
 
-/* One run; 0 and *us / *hog_bound, or a negative errno with @why. */
+/* What one run measured, from the waiter's request. */
+struct inv_sample {
+	double us;		/* until the waiter had the lock */
+	double boost_us;	/* until the owner was seen boosted; -1: never */
+	double done_us;		/* until the owner's work ended */
+	bool hog_bound;		/* the owner only finished after the hogs */
+};
+
+/* One run; 0 and @out, or a negative errno with @why. */
 static int inv_run(enum lock_kind kind, int dev, int ncpu, unsigned int hog_ms,
-		   double *us, bool *hog_bound, double *boost_us, double *done_us,
-		   char *why, size_t len)
+		   struct inv_sample *out, char *why, size_t len)
 {
 	uint64_t boost_at_v = 0, *boost_at = &boost_at_v;
 	static struct inv_hog hogs[INV_MAX_CPUS];
@@ -1032,10 +1039,11 @@ static int inv_run(enum lock_kind kind, int dev, int ncpu, unsigned int hog_ms,
 		ret = -EAGAIN;
 		snprintf(why, len, "no inversion when the waiter asked");
 	} else {
-		*us = (double)(sh.t1 - sh.t0) / 1e3;
-		*hog_bound = atomic_load(&sh.t_owner_done) >= sh.deadline;
-		*boost_us = boost_at_v > sh.t0 ? (double)(boost_at_v - sh.t0) / 1e3 : -1;
-		*done_us = (double)(atomic_load(&sh.t_owner_done) - sh.t0) / 1e3;
+		out->us = (double)(sh.t1 - sh.t0) / 1e3;
+		out->hog_bound = atomic_load(&sh.t_owner_done) >= sh.deadline;
+		out->boost_us = boost_at_v > sh.t0 ?
+				(double)(boost_at_v - sh.t0) / 1e3 : -1;
+		out->done_us = (double)(atomic_load(&sh.t_owner_done) - sh.t0) / 1e3;
 	}
 stop:
 	atomic_store(&sh.stop, 1);
@@ -1053,6 +1061,28 @@ stop:
 }
 
 /*
+ * A run without an inversion when the waiter asked measures nothing: redo
+ * it, INV_RETRIES times at most (*@redone counts the redos), then give up
+ * with -EAGAIN.
+ */
+static int inv_run_redoing(enum lock_kind kind, int dev, int ncpu,
+			   unsigned int hog_ms, struct inv_sample *out,
+			   unsigned int *redone, char *why, size_t len)
+{
+	unsigned int tries;
+	int ret;
+
+	for (tries = 0;; tries++) {
+		ret = inv_run(kind, dev, ncpu, hog_ms, out, why, len);
+		if (ret != -EAGAIN)
+			return ret;
+		(*redone)++;
+		if (tries == INV_RETRIES)
+			return ret;
+	}
+}
+
+/*
  * One run of @kind that is not counted, before the counted ones: the first use
  * of a code path (the driver's PI, sched_setattr(), the futex's PI state)
  * pays for page faults and, under TCG, for translating that code, which can
@@ -1062,17 +1092,12 @@ stop:
 static bool inv_warm_up(enum lock_kind kind, int dev, int ncpu,
 			unsigned int hog_ms)
 {
-	double us, boost, done;
-	unsigned int tries = 0;
+	struct inv_sample sample;
+	unsigned int redone = 0;
 	char why[192];
-	bool hb;
-	int ret;
 
-	do {
-		ret = inv_run(kind, dev, ncpu, hog_ms, &us, &hb, &boost, &done,
-			      why, sizeof(why));
-	} while (ret == -EAGAIN && ++tries <= INV_RETRIES);
-	return !ret;
+	return !inv_run_redoing(kind, dev, ncpu, hog_ms, &sample, &redone,
+				why, sizeof(why));
 }
 
 void run_inversion(const struct bench_cfg *cfg, struct result *res)
@@ -1086,7 +1111,6 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 	struct series *s[INV_KINDS];
 	unsigned int bound[INV_KINDS] = { 0 }, early[INV_KINDS] = { 0 }, r;
 	unsigned int boosted[INV_KINDS] = { 0 }, skipped[INV_KINDS] = { 0 };
-	unsigned int tries;
 	/* Whether the uncounted first run (inv_warm_up()) ran. */
 	bool warmed[INV_KINDS] = { false };
 	/* Scratch series: request to the owner's unlock, per run. */
@@ -1170,8 +1194,7 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 	}
 	for (r = 0; r < cfg->runs; r++) {
 		for (k = 0; k < INV_KINDS; k++) {
-			bool hb = false;
-			double us = 0, boost = -1, done = 0;
+			struct inv_sample sample;
 
 			if (s[k]->status != ST_OK)
 				continue;
@@ -1185,14 +1208,9 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 			}
 			if (r == 0)
 				warmed[k] = inv_warm_up(lk[k], dev, ncpu, cfg->hog_ms);
-			/* A run without an inversion when the waiter asked
-			 * measures nothing: retry it, INV_RETRIES times at most,
-			 * then leave it out (counted in "skipped"). */
-			tries = 0;
-			do {
-				ret = inv_run(lk[k], dev, ncpu, cfg->hog_ms, &us, &hb,
-					      &boost, &done, why, sizeof(why));
-			} while (ret == -EAGAIN && ++early[k] && ++tries <= INV_RETRIES);
+			/* Left out when no redo had an inversion ("skipped"). */
+			ret = inv_run_redoing(lk[k], dev, ncpu, cfg->hog_ms, &sample,
+					      &early[k], why, sizeof(why));
 			if (k == INV_NTSYNC_NOPI && !no_pi_driver)
 				pi_param_restore();
 			if (ret == -EAGAIN) {
@@ -1203,14 +1221,14 @@ void run_inversion(const struct bench_cfg *cfg, struct result *res)
 				series_error(s[k], "%s", why);
 				continue;
 			}
-			series_push(s[k], us);
-			series_push(owner_part[k], done);
-			series_push(wake_part[k], us - done);
-			bound[k] += hb;
-			if (boost >= 0) {
+			series_push(s[k], sample.us);
+			series_push(owner_part[k], sample.done_us);
+			series_push(wake_part[k], sample.us - sample.done_us);
+			bound[k] += sample.hog_bound;
+			if (sample.boost_us >= 0) {
 				boosted[k]++;
-				if (boost > boost_max[k])
-					boost_max[k] = boost;
+				if (sample.boost_us > boost_max[k])
+					boost_max[k] = sample.boost_us;
 			}
 		}
 	}

@@ -358,21 +358,38 @@ bool rt_allowed(char *why, size_t len)
 	return true;
 }
 
-char thread_state(pid_t tid)
+/* Read a small /proc file into @buf as a string: 0 or a negative errno. */
+static int read_proc_text(const char *path, char *buf, size_t len)
 {
-	char path[64], buf[512], *p;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return '?';
-	n = read(fd, buf, sizeof(buf) - 1);
+		return -errno;
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
-		return '?';
+		return -EIO;
 	buf[n] = 0;
+	return 0;
+}
+
+/* /proc/self/task/@tid/stat into @buf: 0 or a negative errno. */
+static int read_thread_stat(pid_t tid, char *buf, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	return read_proc_text(path, buf, len);
+}
+
+char thread_state(pid_t tid)
+{
+	char buf[512], *p;
+
+	if (read_thread_stat(tid, buf, sizeof(buf)))
+		return '?';
 	/* "tid (comm) S ...": comm may hold anything, so use the last ')'. */
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ')
@@ -384,18 +401,12 @@ int thread_run_delay_ns(uint64_t *ns)
 {
 	unsigned long long cpu, delay;
 	char buf[128];
-	ssize_t n;
-	int fd;
+	int ret;
 
 	/* "cpu-time run-delay timeslices", in ns, of the calling thread. */
-	fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = 0;
+	ret = read_proc_text("/proc/thread-self/schedstat", buf, sizeof(buf));
+	if (ret)
+		return ret;
 	if (sscanf(buf, "%llu %llu", &cpu, &delay) != 2)
 		return -EIO;
 	*ns = delay;
@@ -404,19 +415,12 @@ int thread_run_delay_ns(uint64_t *ns)
 
 int thread_prio(pid_t tid, int *prio)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd, field;
+	char buf[512], *p;
+	int field, ret;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = 0;
+	ret = read_thread_stat(tid, buf, sizeof(buf));
+	if (ret)
+		return ret;
 	p = strrchr(buf, ')');
 	if (!p)
 		return -EIO;
