@@ -123,17 +123,24 @@ struct ntsync_wq {
 	struct hlist_head members;
 	/* Where the next bounded re-check starts; NULL: at the first entry. */
 	struct hlist_node *sweep;
-	/* Entries queued: who re-checks them, see ntsync_wq_recheck(). */
+	/* Entries queued: who re-checks them, see ntsync_wq_pass_start(). */
 	unsigned int count;
+	/*
+	 * A pass over this long queue has woken (or was about to wake) a
+	 * waiter since its last re-check: the next waiter to queue here makes
+	 * one, else the next pass, before it chooses.
+	 */
+	bool recheck_owed;
 };
 
 /*
  * Entries whose key one re-check reads (ntsync_wq_sweep()), from a cursor
  * that moves on by as many each time and wraps: the whole queue while it is
  * no longer than this, else a window that sweeps it.  Each check reads two
- * cold lines in a long queue (the wait, its task), so a long queue is
- * re-checked by the waiters woken from it, on their way out, not by the
- * waker (ntsync_wq_recheck()); 8 covers the few waiters an object usually
+ * cold lines in a long queue (the wait, its task), so the re-check a wake
+ * from a long queue owes is made by the next waiter to queue there, before
+ * it sleeps, and by the waker only if nobody queued since
+ * (ntsync_wq_pass_start()); 8 covers the few waiters an object usually
  * has, whose order every wake pass then keeps exact.
  */
 #define NTSYNC_WQ_SWEEP		8
@@ -144,6 +151,7 @@ static inline void ntsync_wq_init(struct ntsync_wq *wq)
 	INIT_HLIST_HEAD(&wq->members);
 	wq->sweep = NULL;
 	wq->count = 0;
+	wq->recheck_owed = false;
 }
 
 static inline bool ntsync_wq_empty(const struct ntsync_wq *wq)
@@ -727,10 +735,11 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp);
 struct ntsync_task_node *ntsync_task_tree_find(const struct rb_root *root,
 					       const struct task_struct *task);
 void ntsync_task_tree_add(struct rb_root *root, struct ntsync_task_node *tn);
-void ntsync_wq_insert(struct ntsync_wq *wq, struct ntsync_q_entry *entry);
+unsigned int ntsync_wq_insert(struct ntsync_wq *wq,
+			      struct ntsync_q_entry *entry);
 void ntsync_wq_remove(struct ntsync_wq *wq, struct ntsync_q_entry *entry);
 unsigned int ntsync_wq_sweep(struct ntsync_wq *wq);
-unsigned int ntsync_wq_recheck(struct ntsync_wq *wq);
+unsigned int ntsync_wq_pass_start(struct ntsync_wq *wq);
 int ntsync_pi_best_waiter(struct ntsync_obj *mutex);
 bool ntsync_entry_less(struct rb_node *a, const struct rb_node *b);
 #endif

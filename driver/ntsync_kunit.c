@@ -385,26 +385,28 @@ static void ntsync_test_wq_sweep_all_stale(struct kunit *test)
 }
 
 /*
- * Who re-checks a queue: a woken waiter's share (ntsync_wq_recheck())
- * leaves a queue no longer than the window to its walks, which re-check it
- * whole; a longer one it re-checks by the window, so a raised entry is found
- * within ceil(n / window) of them, and the count follows the requeue.
+ * Who re-checks a queue (ntsync_wq_pass_start()): a pass re-checks one no
+ * longer than the window whole and owes nothing; over a longer one it
+ * owes a re-check, which the next insert makes, else the next pass, and a
+ * look-up's re-check pays it too.  A raised entry is found within
+ * ceil(n / window) re-checks, so within one pass more, and the count
+ * follows the requeue.
  */
-static void ntsync_test_wq_recheck_long_only(struct kunit *test)
+static void ntsync_test_wq_recheck_owed(struct kunit *test)
 {
-	const unsigned int bound = DIV_ROUND_UP(NTSYNC_TEST_LONG,
-						NTSYNC_WQ_SWEEP);
-	struct ntsync_test_waiter *w;
+	const unsigned int n = NTSYNC_TEST_LONG + 1;
+	const unsigned int bound = DIV_ROUND_UP(n, NTSYNC_WQ_SWEEP);
+	struct ntsync_test_waiter *w, newcomer;
+	struct hlist_node *cursor;
 	struct ntsync_q_entry *last;
-	unsigned int i, requeued = 0;
+	unsigned int i, requeued;
 	struct ntsync_wq wq;
 
 	w = ntsync_test_queue(test, &wq, NTSYNC_WQ_SWEEP,
 			      ntsync_test_prio_rising);
 	w[NTSYNC_WQ_SWEEP - 1].task->prio = 1;
-	KUNIT_EXPECT_EQ(test, ntsync_wq_recheck(&wq), 0U);
-	KUNIT_EXPECT_EQ(test, w[NTSYNC_WQ_SWEEP - 1].entry->prio,
-			ntsync_test_prio_rising(NTSYNC_WQ_SWEEP - 1));
+	KUNIT_EXPECT_EQ(test, ntsync_wq_pass_start(&wq), 1U);
+	KUNIT_EXPECT_FALSE(test, wq.recheck_owed);
 	KUNIT_EXPECT_PTR_EQ(test, ntsync_wq_first(&wq),
 			    w[NTSYNC_WQ_SWEEP - 1].entry);
 
@@ -413,14 +415,34 @@ static void ntsync_test_wq_recheck_long_only(struct kunit *test)
 	last = rb_entry(rb_last(&wq.root.rb_root), struct ntsync_q_entry,
 			node);
 	last->q->task->prio = 1;
+	/* The first pass reads nothing: no wake owes a re-check yet. */
+	KUNIT_EXPECT_EQ(test, ntsync_wq_pass_start(&wq), 0U);
+	KUNIT_EXPECT_NULL(test, wq.sweep);
+	KUNIT_EXPECT_TRUE(test, wq.recheck_owed);
+	/* The next waiter to queue makes it, one window. */
+	ntsync_test_waiter_init(test, &newcomer, 200, n);
+	requeued = ntsync_wq_insert(&wq, newcomer.entry);
+	KUNIT_EXPECT_FALSE(test, wq.recheck_owed);
+	KUNIT_EXPECT_NOT_NULL(test, wq.sweep);
+	/* Nothing owed: queuing re-checks nothing. */
+	ntsync_wq_remove(&wq, newcomer.entry);
+	cursor = wq.sweep;
+	KUNIT_EXPECT_EQ(test, ntsync_wq_insert(&wq, newcomer.entry), 0U);
+	KUNIT_EXPECT_PTR_EQ(test, wq.sweep, cursor);
+	/* A look-up's re-check pays what a pass owes. */
+	if (!requeued) {
+		KUNIT_EXPECT_EQ(test, ntsync_wq_pass_start(&wq), 0U);
+		requeued = ntsync_wq_first(&wq) == last;
+		KUNIT_EXPECT_FALSE(test, wq.recheck_owed);
+	}
+	/* Then every pass re-checks before it chooses. */
 	for (i = 0; i < bound && !requeued; i++)
-		requeued = ntsync_wq_recheck(&wq);
+		requeued = ntsync_wq_pass_start(&wq);
 	KUNIT_EXPECT_EQ(test, requeued, 1U);
 	KUNIT_EXPECT_PTR_EQ(test,
 			    rb_entry(rb_first_cached(&wq.root),
 				     struct ntsync_q_entry, node), last);
-	KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true),
-			NTSYNC_TEST_LONG);
+	KUNIT_EXPECT_EQ(test, ntsync_expect_wq_valid(test, &wq, true), n);
 }
 
 static unsigned int ntsync_test_list_len(struct list_head *head)
@@ -974,7 +996,7 @@ static struct kunit_case ntsync_test_cases[] = {
 	KUNIT_CASE(ntsync_test_wq_requeue),
 	KUNIT_CASE(ntsync_test_wq_sweep_all_stale),
 	KUNIT_CASE(ntsync_test_wq_window_exact),
-	KUNIT_CASE(ntsync_test_wq_recheck_long_only),
+	KUNIT_CASE(ntsync_test_wq_recheck_owed),
 	KUNIT_CASE(ntsync_test_pi_work_pool),
 	KUNIT_CASE(ntsync_test_task_tree),
 	KUNIT_CASE(ntsync_test_channel_order),

@@ -33,12 +33,15 @@
  *    moves on through the queue, newest first, and wraps (a list beside
  *    the tree, which a requeue leaves alone: a step is one pointer, and the
  *    scan requeues as it goes).  In a queue of at most that many entries
- *    every walk re-checks them all first, so the order is exact.  A
- *    longer queue is re-checked by its waiters, not its wakers: each waiter
- *    woken through the object does it on its way out (ntsync_wq_recheck()),
- *    and so does every PI look-up (ntsync_wq_first()), so a waker's pass
- *    reads only the entries it wakes (each check of a long queue reads two
- *    cold lines; the waker is the real-time caller to keep short).  A
+ *    every walk re-checks them all first, so the order is exact.  In a
+ *    longer one each wake owes one re-check, made before the next pass
+ *    chooses: by the first waiter to queue there meanwhile, before it
+ *    sleeps (ntsync_wq_insert()), else by that pass itself
+ *    (ntsync_wq_pass_start()); every PI look-up (ntsync_wq_first()) makes
+ *    one too.  So while woken waiters come back to the queue (a pool of
+ *    workers), a waker's pass reads only the entries it wakes (each check
+ *    of a long queue reads two cold lines; the waker is the real-time
+ *    caller to keep short), and a woken waiter's way out reads none.  A
  *    raised waiter is then found within ceil(m / NTSYNC_WQ_SWEEP) of those
  *    re-checks, m being the entries between the cursor and it when it was
  *    raised (plus those queued there meanwhile), and is first in its new
@@ -63,8 +66,9 @@
  * mutex bound: a waiter sharing the owner id of a mutex's current owner (two
  * threads passing one owner id) gets it recursively only if it is among
  * the first NTSYNC_WAKE_OWNED_MAX waiters; else when the mutex is free.
- * A woken waiter's way out adds, under the object's lock, the window of a
- * long queue: at most NTSYNC_WQ_SWEEP key checks and as many requeues.
+ * Queuing on a long queue that owes its re-check adds, under the object's
+ * lock, one window: at most NTSYNC_WQ_SWEEP key checks and as many
+ * requeues.
  *
  * A waker satisfies a wait by claiming ntsync_q.signaled with a cmpxchg and
  * consuming the object(s) for the waiter, all under the lock that owns the
@@ -229,15 +233,6 @@ static void ntsync_wq_sort_in(struct ntsync_wq *wq,
 	rb_add_cached(&entry->node, &wq->root, ntsync_wq_less);
 }
 
-/* Queue @entry: sorted by its task's priority now, behind its equals. */
-VISIBLE_IF_KUNIT void ntsync_wq_insert(struct ntsync_wq *wq,
-				       struct ntsync_q_entry *entry)
-{
-	ntsync_wq_sort_in(wq, entry, READ_ONCE(entry->q->task->prio));
-	hlist_add_head(&entry->member, &wq->members);
-	wq->count++;
-}
-
 static void ntsync_wq_erase(struct ntsync_wq *wq, struct ntsync_q_entry *entry)
 {
 	/* The cursor moves on to the next member, or back to the first. */
@@ -273,14 +268,15 @@ static void ntsync_wq_requeue(struct ntsync_wq *wq,
  * the cursor on in the members list (wrapping, each entry once), with their
  * tasks' priorities now, and requeue those that changed.  A requeue moves
  * an entry in the tree only, not in the list the scan follows, so a queue
- * no longer than the window is checked entirely.  Returns the number of
- * entries requeued.
+ * no longer than the window is checked entirely.  It is the re-check a
+ * wake owed, if any.  Returns the number of entries requeued.
  */
 VISIBLE_IF_KUNIT unsigned int ntsync_wq_sweep(struct ntsync_wq *wq)
 {
 	struct hlist_node *start, *pos;
 	unsigned int i, n = 0;
 
+	wq->recheck_owed = false;
 	if (hlist_empty(&wq->members))
 		return 0;
 	start = wq->sweep ?: wq->members.first;
@@ -304,14 +300,35 @@ VISIBLE_IF_KUNIT unsigned int ntsync_wq_sweep(struct ntsync_wq *wq)
 }
 
 /*
- * The re-check of a queue longer than the window, which its walks leave
- * out (they read only what they use): done by each waiter woken through
- * the object on its way out, under the lock that owns the object.  Returns
- * the number of entries requeued.
+ * Queue @entry: sorted by its task's priority now, behind its equals.  The
+ * re-check a wake from @wq still owes is made here, off the waker's path.
+ * Returns the number of entries that re-check requeued.
  */
-VISIBLE_IF_KUNIT unsigned int ntsync_wq_recheck(struct ntsync_wq *wq)
+VISIBLE_IF_KUNIT unsigned int ntsync_wq_insert(struct ntsync_wq *wq,
+					       struct ntsync_q_entry *entry)
 {
-	return ntsync_wq_long(wq) ? ntsync_wq_sweep(wq) : 0;
+	ntsync_wq_sort_in(wq, entry, READ_ONCE(entry->q->task->prio));
+	hlist_add_head(&entry->member, &wq->members);
+	wq->count++;
+	return wq->recheck_owed ? ntsync_wq_sweep(wq) : 0;
+}
+
+/*
+ * A wake pass over @wq is about to choose: re-check a queue no longer than
+ * the window whole, a longer one only if a wake from it still owes its
+ * re-check (nobody queued there since).  A pass over a long queue then owes
+ * one itself: the waiter it wakes may be the last before a raised one.
+ * Returns the number of entries requeued.
+ */
+VISIBLE_IF_KUNIT unsigned int ntsync_wq_pass_start(struct ntsync_wq *wq)
+{
+	unsigned int n = 0;
+
+	/* A lone entry needs none: the walk checks the key of what it uses. */
+	if (wq->count > 1 && (!ntsync_wq_long(wq) || wq->recheck_owed))
+		n = ntsync_wq_sweep(wq);
+	wq->recheck_owed = ntsync_wq_long(wq);
+	return n;
 }
 
 /* One walk over a queue in key order by a wake pass or a look-up. */
@@ -324,14 +341,15 @@ struct ntsync_wq_walk {
 };
 
 /*
- * Start a walk of @wq, after its bounded re-check if it is no longer than
- * the window (then whole) or if @long_too.
+ * Start a walk of @wq: a wake pass's (ntsync_wq_pass_start()), or with
+ * @lookup a look-up's, which wakes nobody and re-checks any queue.
  */
 static void ntsync_wq_walk_init(struct ntsync_wq_walk *walk,
-				struct ntsync_wq *wq, bool long_too)
+				struct ntsync_wq *wq, bool lookup)
 {
-	/* A lone entry needs none: the walk checks the key of what it uses. */
-	if (wq->count > 1 && (long_too || !ntsync_wq_long(wq)))
+	if (!lookup)
+		ntsync_wq_pass_start(wq);
+	else if (wq->count > 1)
 		ntsync_wq_sweep(wq);
 	walk->wq = wq;
 	walk->pos = NULL;
@@ -576,7 +594,7 @@ void ntsync_wake_waiters(struct ntsync_device *dev, struct ntsync_obj *obj,
 		return;
 	}
 
-	/* A long queue is re-checked by the waiters this pass wakes. */
+	/* A long queue only if a wake before still owes its re-check. */
 	ntsync_wq_walk_init(&any_walk, &obj->any_waiters, false);
 	/* Without wait_all_lock there are no wait-all waiters to see. */
 	if (all)
@@ -1058,6 +1076,19 @@ static void ntsync_spin_ahead(struct ntsync_device *dev, struct ntsync_q *q,
 }
 
 /*
+ * Queue @entry of a wait on @wq of @obj.  True if the re-check made there
+ * moved a waiter of a mutex whose PI must be re-evaluated (once the lock
+ * that owns @obj is dropped): a raised waiter may boost its owner now.
+ */
+static bool ntsync_wq_insert_pi(struct ntsync_obj *obj, struct ntsync_wq *wq,
+				struct ntsync_q_entry *entry)
+{
+	return ntsync_wq_insert(wq, entry) &&
+	       obj->type == NTSYNC_TYPE_MUTEX &&
+	       ntsync_pi_mutex_needs_work(obj);
+}
+
+/*
  * One pass over the objects in index order: under each object's lock, take
  * it if it is signaled for @q's owner, else queue @q on it.  An object found
  * unsignaled is queued on under the same lock, so whoever signals it later
@@ -1094,7 +1125,9 @@ static bool ntsync_take_or_queue(struct ntsync_device *dev,
 			}
 		} else {
 			if (queued) {
-				ntsync_wq_insert(&obj->any_waiters, entry);
+				pi_work = ntsync_wq_insert_pi(obj,
+							      &obj->any_waiters,
+							      entry);
 				*queued = i + 1;
 				ntsync_note_spin_owner(q, obj, entry);
 			}
@@ -1110,21 +1143,6 @@ static bool ntsync_take_or_queue(struct ntsync_device *dev,
 }
 
 /*
- * @q leaves @wq of @obj, and did not leave it before a wake through @obj
- * claimed it: its share of re-checking a long queue (ntsync_wq_recheck()).
- * True if that moved an entry of a mutex whose PI must be re-evaluated
- * (after the lock is dropped).  Under the lock that owns @obj.
- */
-static bool ntsync_woken_recheck(struct ntsync_q *q, struct ntsync_obj *obj,
-				 struct ntsync_wq *wq, __u32 index)
-{
-	if ((__u32)atomic_read(&q->signaled) != index)
-		return false;
-	return ntsync_wq_recheck(wq) && obj->type == NTSYNC_TYPE_MUTEX &&
-	       ntsync_pi_mutex_needs_work(obj);
-}
-
-/*
  * Queue @q on its objects and files, sleep until one satisfies it, and take
  * it off again: the core of WAIT_ANY and AGGREGATE_WAIT.  Returns 0, or the
  * error of the sleep when nothing claimed @q (the caller reads q->signaled).
@@ -1132,8 +1150,6 @@ static bool ntsync_woken_recheck(struct ntsync_q *q, struct ntsync_obj *obj,
 int ntsync_wait_any_q(struct ntsync_device *dev, struct ntsync_q *q,
 		      __u64 timeout, bool realtime, struct ntsync_pi_work *w)
 {
-	/* The mutex our wake's re-check reordered; q holds it until release. */
-	struct ntsync_obj *pi_obj = NULL;
 	bool all, spin_first;
 	__u32 i, queued;
 	int ret = 0;
@@ -1185,9 +1201,6 @@ unqueue:
 
 		all = ntsync_lock_obj(dev, obj);
 		ntsync_wq_remove(&obj->any_waiters, entry);
-		if (ntsync_woken_recheck(q, obj, &obj->any_waiters,
-					 entry->index))
-			pi_obj = obj;
 		ntsync_pi_note_leave(q, obj);
 		ntsync_unlock_obj(dev, obj, all);
 	}
@@ -1195,8 +1208,6 @@ unqueue:
 		ntsync_q_fds_unregister(q);
 
 	ntsync_pi_wait_done(q, w);
-	if (pi_obj)
-		ntsync_pi_mutex_changed(pi_obj, w);
 
 	/* The uring_fd fired: an object signaled meanwhile still wins. */
 	if (q->objects_first &&
@@ -1291,7 +1302,9 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 
 		/* From here wait_all_lock owns the object. */
 		ntsync_all_hint_add(entry->obj, 1);
-		ntsync_wq_insert(&entry->obj->all_waiters, entry);
+		if (ntsync_wq_insert_pi(entry->obj, &entry->obj->all_waiters,
+					entry))
+			pi_recheck = true;
 	}
 	/*
 	 * The alert is an ordinary wait-any entry.  Its list is owned by
@@ -1299,7 +1312,10 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	 */
 	if (alert_entry) {
 		raw_spin_lock(&alert_entry->obj->lock);
-		ntsync_wq_insert(&alert_entry->obj->any_waiters, alert_entry);
+		if (ntsync_wq_insert_pi(alert_entry->obj,
+					&alert_entry->obj->any_waiters,
+					alert_entry))
+			pi_recheck = true;
 		raw_spin_unlock(&alert_entry->obj->lock);
 	}
 
@@ -1310,6 +1326,12 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 	ntsync_try_wake_all(dev, q, false);
 
 	rt_mutex_unlock(&dev->wait_all_lock);
+
+	/* Rare (a priority changed from outside): every mutex of the wait. */
+	for (i = 0; pi_recheck && i < q->total_count; i++) {
+		if (q->entries[i].obj->type == NTSYNC_TYPE_MUTEX)
+			ntsync_pi_mutex_changed(q->entries[i].obj, &w);
+	}
 
 	if (alert_entry && atomic_read(&q->signaled) == -1) {
 		struct ntsync_obj *alert = alert_entry->obj;
@@ -1340,10 +1362,6 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 		struct ntsync_q_entry *entry = &q->entries[i];
 
 		ntsync_wq_remove(&entry->obj->all_waiters, entry);
-		/* Woken through all of them: index 0. */
-		if (ntsync_woken_recheck(q, entry->obj,
-					 &entry->obj->all_waiters, 0))
-			pi_recheck = true;
 		ntsync_pi_note_leave(q, entry->obj);
 		ntsync_all_hint_add(entry->obj, -1);
 	}
@@ -1352,9 +1370,6 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 
 		raw_spin_lock(&alert->lock);
 		ntsync_wq_remove(&alert->any_waiters, alert_entry);
-		if (ntsync_woken_recheck(q, alert, &alert->any_waiters,
-					 alert_entry->index))
-			pi_recheck = true;
 		raw_spin_unlock(&alert->lock);
 	}
 
@@ -1362,11 +1377,6 @@ int ntsync_wait_all(struct ntsync_device *dev, void __user *argp)
 
 	ntsync_q_fds_unregister(q);
 	ntsync_pi_wait_done(q, &w);
-	/* Rare (a priority changed from outside): every mutex of the wait. */
-	for (i = 0; pi_recheck && i < q->total_count; i++) {
-		if (q->entries[i].obj->type == NTSYNC_TYPE_MUTEX)
-			ntsync_pi_mutex_changed(q->entries[i].obj, &w);
-	}
 	/* Wait-all consumes EVENT_SET_PI too (the spec left this open). */
 	ntsync_pi_consume_event(dev, q, &w);
 	ret = ntsync_wait_result(q, ret, user_args);

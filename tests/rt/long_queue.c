@@ -7,8 +7,9 @@
  * documents for priorities changed while queued (ntsync_wait.c): a lowered
  * waiter is served by its new priority at once, a raised one after at most
  * ceil(m / NTSYNC_WQ_SWEEP) + 1 wakes (m: the waiters its bounded re-check
- * has to get through first; in a queue this long each woken waiter does
- * that re-check on its way out, so it serves the wake after its own).
+ * has to get through first; in a queue this long each wake owes one
+ * re-check, made before the next wake chooses: here, where the woken
+ * waiters do not queue again, by that next release).
  *
  * Every waiter is a plain thread (small stacks: 1,000 of them fit a 32-bit
  * process) that sets its own attributes, then waits; each is queued only
@@ -208,9 +209,9 @@ NT_TEST_TIMEOUT(strict_order_1000_waiters, 300)
  * every waiter but the raised ones is served in the exact order of the new
  * priorities (lowering is seen at once), and each raised one within the
  * re-check's bound: ceil((WAITERS + LOWERED) / SWEEP_WINDOW) re-checks (the
- * lowered ones are requeued ahead of it at worst), each by a woken waiter
- * after its wake, so one wake more, plus one per raised waiter served
- * before it.
+ * lowered ones are requeued ahead of it at worst), each owed by a wake and
+ * made before the next one chooses, so one wake more, plus one per raised
+ * waiter served before it.
  */
 NT_TEST_TIMEOUT(priority_changes_in_long_queue, 300)
 {
@@ -261,4 +262,106 @@ NT_TEST_TIMEOUT(priority_changes_in_long_queue, 300)
 		}
 	}
 	join_all();
+}
+
+/*
+ * The same promise in a pool of workers, where each woken waiter queues
+ * again at once, so the re-check each wake owes is made by that waiter as
+ * it queues, not by the next release: POOL_WORKERS SCHED_OTHER workers
+ * take turns on one semaphore (first in, first out), and after a few
+ * turns the one halfway down the queue is raised to FIFO 50.  Every
+ * worker ahead of it that is served is served in its turn, and the raised
+ * one within ceil(POOL_WORKERS / SWEEP_WINDOW) re-checks, one per wake,
+ * so one wake more.  Without the re-check it would wait for its turn,
+ * POOL_WORKERS / 2 wakes.
+ */
+#define POOL_WORKERS	64
+#define POOL_WARM_UP	(POOL_WORKERS / 2 + 3)
+
+struct pool {
+	int dev;
+	int sem;
+	atomic_uint stop;
+	/* Turns served so far, and whose was the last: set by the worker. */
+	atomic_uint served;
+	atomic_uint last;
+	struct waiter w[POOL_WORKERS];
+};
+
+static struct pool pool;
+
+static void *pool_worker_fn(void *p)
+{
+	struct waiter *w = p;
+	uint32_t index;
+
+	for (;;) {
+		w->ret = ntsync_wait_any(pool.dev, &pool.sem, 1, NT_WAIT_OWNER,
+					 NTSYNC_NO_ALERT,
+					 NTSYNC_TIMEOUT_INFINITE, 0, &index);
+		if (w->ret || atomic_load(&pool.stop))
+			break;
+		atomic_store(&pool.last, w->id);
+		atomic_fetch_add(&pool.served, 1);
+	}
+	nt_sched_set(gettid(), NT_OTHER(0));
+	return NULL;
+}
+
+/* One turn: release one unit; the id of the worker it served, queued again. */
+static unsigned int pool_turn(void)
+{
+	unsigned int before = atomic_load(&pool.served), id;
+	uint64_t start = nt_mono_ns();
+
+	NT_ASSERT_EQ(nt_release(pool.sem, 1), 0);
+	while (atomic_load(&pool.served) == before) {
+		if (nt_elapsed_ms(start) > NT_SOON_MS)
+			NT_FAIL("nobody served within %u ms", NT_SOON_MS);
+		nt_sleep_us(100);
+	}
+	id = atomic_load(&pool.last);
+	NT_ASSERT_LT(id, POOL_WORKERS);
+	nt_wait_blocked(pool.w[id].thread.tid);
+	return id;
+}
+
+NT_TEST_TIMEOUT(priority_raised_in_worker_pool, 120)
+{
+	const unsigned int bound = (POOL_WORKERS + SWEEP_WINDOW - 1) /
+				   SWEEP_WINDOW + 1;
+	unsigned int turn, raised, id = POOL_WORKERS;
+
+	memset(&pool, 0, sizeof(pool));
+	pool.dev = nt_dev();
+	pool.sem = nt_sem(pool.dev, 0, POOL_WORKERS);
+	for (unsigned int i = 0; i < POOL_WORKERS; i++) {
+		pool.w[i].id = i;
+		pool.w[i].ret = 1;
+		nt_thread_start(&pool.w[i].thread, pool_worker_fn, &pool.w[i]);
+		nt_wait_blocked(pool.w[i].thread.tid);
+	}
+	/* Queued in id order, and each served goes to the back. */
+	for (turn = 0; turn < POOL_WARM_UP; turn++)
+		NT_ASSERT_EQ(pool_turn(), turn % POOL_WORKERS);
+
+	raised = (POOL_WARM_UP + POOL_WORKERS / 2) % POOL_WORKERS;
+	nt_sched_set(pool.w[raised].thread.tid, NT_FIFO(50));
+	for (turn = 0; turn < POOL_WORKERS / 2; turn++) {
+		id = pool_turn();
+		if (id == raised)
+			break;
+		NT_ASSERT_EQ(id, (POOL_WARM_UP + turn) % POOL_WORKERS);
+	}
+	nt_diag("raised worker served by wake %u (bound %u)", turn + 1, bound);
+	NT_EXPECT_EQ(id, raised);
+	NT_EXPECT_LE(turn + 1, bound);
+
+	atomic_store(&pool.stop, 1);
+	NT_ASSERT_EQ(nt_release(pool.sem, POOL_WORKERS), 0);
+	for (unsigned int i = 0; i < POOL_WORKERS; i++) {
+		if (nt_thread_join_ms(&pool.w[i].thread, 6 * NT_SOON_MS))
+			NT_FAIL("worker %u did not exit", i);
+		NT_EXPECT_EQ(pool.w[i].ret, 0);
+	}
 }

@@ -201,12 +201,13 @@ NT_TEST_TIMEOUT(best_of_several_waiters, 60)
  * A waiter raised to real time from outside (sched_setattr, unseen by the
  * driver) while it waits deep in a long queue, past what a handoff's pass
  * reads (NTSYNC_WAKE_OWNED_MAX, 16): the bounded re-checks find it within
- * ceil(40 / NTSYNC_WQ_SWEEP) = 5 of them, two per handoff (the unlock's PI
- * look-up, the new owner's own on its way out).  From then on it is the
- * mutex's best waiter, so the owner that hands the mutex to it must run
- * boosted by it until then, whichever re-check found it: here it is the
- * second new owner's own (ntsync_wq_recheck()), whose PI re-evaluation
- * this covers, for a queue of WAIT_ANY and one of WAIT_ALL (@all).
+ * ceil(40 / NTSYNC_WQ_SWEEP) = 5 of them, at least one per handoff (the
+ * unlock's PI look-up, which also makes the re-check its wake owes).  From
+ * then on it is the mutex's best waiter, so the owner that hands the mutex
+ * to it must run boosted by it until then, whichever re-check found it:
+ * here it is the second unlock's look-up, after its handoff, whose PI
+ * re-evaluation must boost that new owner, for a queue of WAIT_ANY and one
+ * of WAIT_ALL (@all).
  */
 #define LONG_QUEUE_WAITERS	40
 #define LONG_QUEUE_RAISED	31
