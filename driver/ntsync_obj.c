@@ -116,11 +116,18 @@ static int ntsync_probe_user_u32(__u32 __user *uptr, __u32 *val)
 {
 	__u32 v;
 
-	if (get_user(v, uptr) || put_user(v, uptr))
+	/* One user-access window for the read and the write. */
+	if (!user_access_begin(uptr, sizeof(*uptr)))
 		return -EFAULT;
+	unsafe_get_user(v, uptr, efault);
+	unsafe_put_user(v, uptr, efault);
+	user_access_end();
 	if (val)
 		*val = v;
 	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
 }
 
 /* Give a fresh object a file and an fd, or free it. */

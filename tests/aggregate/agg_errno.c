@@ -235,7 +235,6 @@ NT_TEST(mutex_needs_owner)
 NT_TEST(efault)
 {
 	struct ntsync_aggregate_wait_args args, *ro;
-	long page = sysconf(_SC_PAGESIZE);
 	struct ntsync_aggregate_source *edge;
 	struct setup t;
 
@@ -256,12 +255,9 @@ NT_TEST(efault)
 
 	/* Read-only arguments: the outputs cannot be written, so the ready
 	 * semaphore must not be taken. */
-	ro = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
-		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	NT_ASSERT_TRUE(ro != MAP_FAILED);
-	nt_agg_args_init(ro, t.src, 2, 0, 0);
-	NT_ASSERT_EQ(mprotect(ro, (size_t)page, PROT_READ), 0);
+	nt_agg_args_init(&args, t.src, 2, 0, 0);
+	ro = nt_readonly_copy(&args, sizeof(args));
 	NT_EXPECT_ERRNO(nt_agg_raw(t.dev, ro), EFAULT);
-	munmap(ro, (size_t)page);
+	nt_unmap_readonly(ro);
 	teardown(&t);
 }

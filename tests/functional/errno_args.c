@@ -327,6 +327,39 @@ NT_TEST(args_pointer_faults_efault)
 	NT_EXPECT_ERRNO(nt_ioctl(ev, NTSYNC_IOC_EVENT_PULSE, NULL), EFAULT);
 }
 
+/*
+ * An in/out argument that can be read but not written: the input is fine,
+ * the output would fault, so the call fails with EFAULT before it changes
+ * anything (the driver writes the output back before it starts).
+ */
+NT_TEST(readonly_output_efault_state_intact)
+{
+	int dev = nt_dev();
+	int sem = nt_sem(dev, 1, 3);
+	int mutex = nt_mutex(dev, 123, 1);
+	struct ntsync_mutex_args margs = { .owner = 123, .count = NT_POISON };
+	uint32_t add = 1;
+	void *ro;
+
+	ro = nt_readonly_copy(&add, sizeof(add));
+	NT_EXPECT_ERRNO(nt_ioctl(sem, NTSYNC_IOC_SEM_RELEASE, ro), EFAULT);
+	nt_unmap_readonly(ro);
+	NT_CHECK_SEM(sem, 1, 3);
+
+	ro = nt_readonly_copy(&margs, sizeof(margs));
+	NT_EXPECT_ERRNO(nt_ioctl(mutex, NTSYNC_IOC_MUTEX_UNLOCK, ro), EFAULT);
+	nt_unmap_readonly(ro);
+	NT_CHECK_MUTEX(mutex, 123, 1);
+
+	/* The same calls with writable arguments go through. */
+	NT_ASSERT_OK(nt_ioctl(sem, NTSYNC_IOC_SEM_RELEASE, &add));
+	NT_EXPECT_EQ(add, 1);
+	NT_CHECK_SEM(sem, 2, 3);
+	NT_ASSERT_OK(nt_ioctl(mutex, NTSYNC_IOC_MUTEX_UNLOCK, &margs));
+	NT_EXPECT_EQ(margs.count, 1);
+	NT_CHECK_MUTEX(mutex, 0, 0);
+}
+
 NT_TEST(wrong_object_type_einval)
 {
 	int dev = nt_dev();

@@ -199,6 +199,25 @@ void *nt_bad_ptr(void)
 	return bad;
 }
 
+void *nt_readonly_copy(const void *src, size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (len > page)
+		NT_FAIL("nt_readonly_copy: %zu bytes do not fit a page", len);
+	p = nt_map_pages(1);
+	memcpy(p, src, len);
+	if (mprotect(p, page, PROT_READ))
+		NT_FAIL("mprotect: %s", strerror(errno));
+	return p;
+}
+
+void nt_unmap_readonly(void *p)
+{
+	munmap(p, (size_t)sysconf(_SC_PAGESIZE));
+}
+
 void *nt_edge_ptr(size_t valid)
 {
 	long page = sysconf(_SC_PAGESIZE);

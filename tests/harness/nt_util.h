@@ -91,6 +91,12 @@ void nt_wait_args_init(struct ntsync_wait_args *args, const int *fds,
 /* Address that faults (an unmapped page), for EFAULT tests. */
 void *nt_bad_ptr(void);
 
+/* A copy of @len bytes of @src on a page of its own that can be read but
+ * not written (@len at most a page): an input that is fine and an output
+ * that faults.  nt_unmap_readonly() gives it back. */
+void *nt_readonly_copy(const void *src, size_t len);
+void nt_unmap_readonly(void *p);
+
 /* Address whose first @valid bytes are readable/writable and the bytes right
  * after them fault (end of a mapped page followed by an unmapped one). */
 void *nt_edge_ptr(size_t valid);
