@@ -1079,6 +1079,9 @@ static void ntsync_spin_ahead(struct ntsync_device *dev, struct ntsync_q *q,
  * Queue @entry of a wait on @wq of @obj.  True if the re-check made there
  * moved a waiter of a mutex whose PI must be re-evaluated (once the lock
  * that owns @obj is dropped): a raised waiter may boost its owner now.
+ * (With PI on, a handoff's own look-up pays a mutex queue's re-check; one
+ * is left owed here by a handoff made while PI was off, or in the moment
+ * before an armed mutex's re-evaluation.  tests/rt/mutex_pi.c.)
  */
 static bool ntsync_wq_insert_pi(struct ntsync_obj *obj, struct ntsync_wq *wq,
 				struct ntsync_q_entry *entry)

@@ -278,6 +278,97 @@ NT_TEST_TIMEOUT(raised_wait_all_in_long_queue_boosts_owner_before_it, 60)
 	raised_in_long_queue(true);
 }
 
+
+/*
+ * The re-check a handoff from a long queue owes can also be paid by the
+ * next waiter to queue there (ntsync_wq_insert()).  If it finds a raised
+ * waiter of a mutex, that queuing must re-evaluate the mutex's PI
+ * (ntsync_wq_insert_pi()): the owner runs boosted from then on, not from
+ * the next look-up.  With PI on, a handoff's own look-up pays the re-check
+ * at once; one made while the "pi" parameter was off leaves it owed, which
+ * is how this test reaches the queuing's payment: hand over with PI off,
+ * raise a waiter from outside among the NTSYNC_WQ_SWEEP (8) newest, which
+ * a first re-check reads (the cursor starts at the newest), turn PI on,
+ * queue a SCHED_OTHER waiter (which boosts nobody by itself).  For a queue
+ * of WAIT_ANY and one of WAIT_ALL.  Run in a child, so that the parameter
+ * is restored whatever happens.
+ */
+#define OWED_WAITERS	40
+#define OWED_RAISED	35
+#define OWED_LATE_ID	99
+
+static void raised_found_by_next_waiter(void *arg)
+{
+	const bool all = *(const bool *)arg;
+	struct nt_actor late, w[OWED_WAITERS];
+	int dev = nt_dev();
+	int m = nt_mutex(dev, 0, 0);
+	struct nt_sched base;
+
+	NT_ASSERT_FALSE(nt_pi_param());
+	nt_actor_start(&w[0], NT_OTHER(0));
+	nt_actor_take(&w[0], dev, m, 10);
+	for (unsigned int i = 1; i < OWED_WAITERS; i++) {
+		nt_actor_start(&w[i], NT_OTHER(0));
+		nt_actor_wait_start(&w[i], dev, all, &m, 1, 10 + i,
+				    NTSYNC_TIMEOUT_INFINITE);
+	}
+	base = nt_sched_get(nt_actor_tid(&w[0]));
+	/* A handoff over a long queue, with nobody looking up after it. */
+	NT_ASSERT_EQ(nt_actor_unlock(&w[0], m, 10), 0);
+	NT_ASSERT_EQ(nt_actor_finish(&w[1]), 0);
+	NT_CHECK_MUTEX(m, 11, 1);
+	nt_sched_set(nt_actor_tid(&w[OWED_RAISED]), NT_FIFO(50));
+	nt_pi_param_set(true);
+	/* Nothing read the queue since: the owner runs as it did. */
+	NT_CHECK_SCHED(nt_actor_tid(&w[1]), base);
+
+	nt_actor_start(&late, NT_OTHER(0));
+	nt_actor_wait_start(&late, dev, all, &m, 1, OWED_LATE_ID,
+			    NTSYNC_TIMEOUT_INFINITE);
+	/* Its queuing found the raised waiter, before it slept. */
+	NT_CHECK_SCHED(nt_actor_tid(&w[1]), NT_FIFO(50));
+	NT_CHECK_SCHED(nt_actor_tid(&late), base);
+
+	NT_ASSERT_EQ(nt_actor_unlock(&w[1], m, 11), 0);
+	NT_CHECK_SCHED(nt_actor_tid(&w[1]), base);
+	NT_ASSERT_EQ(nt_actor_finish(&w[OWED_RAISED]), 0);
+	NT_CHECK_MUTEX(m, 10 + OWED_RAISED, 1);
+	NT_ASSERT_EQ(nt_actor_unlock(&w[OWED_RAISED], m, 10 + OWED_RAISED), 0);
+	/* The rest in arrival order, the late waiter last, nobody boosted. */
+	for (unsigned int i = 2; i < OWED_WAITERS; i++) {
+		if (i == OWED_RAISED)
+			continue;
+		NT_ASSERT_EQ(nt_actor_finish(&w[i]), 0);
+		NT_CHECK_MUTEX(m, 10 + i, 1);
+		NT_CHECK_SCHED(nt_actor_tid(&w[i]), base);
+		NT_ASSERT_EQ(nt_actor_unlock(&w[i], m, 10 + i), 0);
+	}
+	NT_ASSERT_EQ(nt_actor_finish(&late), 0);
+	NT_CHECK_MUTEX(m, OWED_LATE_ID, 1);
+	NT_ASSERT_EQ(nt_actor_unlock(&late, m, OWED_LATE_ID), 0);
+	NT_CHECK_MUTEX(m, 0, 0);
+}
+
+static void owed_recheck_test(bool all)
+{
+	bool ok;
+
+	nt_pi_param_set(false);
+	ok = nt_run_child(raised_found_by_next_waiter, &all);
+	nt_pi_param_set(true);
+	NT_EXPECT_TRUE(ok);
+}
+
+NT_TEST_TIMEOUT(raised_wait_any_found_by_next_waiter_boosts_owner, 60)
+{
+	owed_recheck_test(false);
+}
+
+NT_TEST_TIMEOUT(raised_wait_all_found_by_next_waiter_boosts_owner, 60)
+{
+	owed_recheck_test(true);
+}
 /* One owner, two mutexes, waiters FIFO 60 and FIFO 80; release in the
  * given order. */
 static void two_mutexes(bool release_high_first)
