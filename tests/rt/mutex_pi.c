@@ -212,6 +212,27 @@ NT_TEST_TIMEOUT(best_of_several_waiters, 60)
 #define LONG_QUEUE_WAITERS	40
 #define LONG_QUEUE_RAISED	31
 
+/*
+ * Waiters w[i] (owner id 10 + i) of @m: the raised one is served first,
+ * then those from @from on in arrival order, each checked at @base.
+ */
+static void serve_raised_then_rest(struct nt_actor *w, unsigned int from,
+				   unsigned int n, unsigned int raised, int m,
+				   struct nt_sched base)
+{
+	NT_ASSERT_EQ(nt_actor_finish(&w[raised]), 0);
+	NT_CHECK_MUTEX(m, 10 + raised, 1);
+	NT_ASSERT_EQ(nt_actor_unlock(&w[raised], m, 10 + raised), 0);
+	for (unsigned int i = from; i < n; i++) {
+		if (i == raised)
+			continue;
+		NT_ASSERT_EQ(nt_actor_finish(&w[i]), 0);
+		NT_CHECK_MUTEX(m, 10 + i, 1);
+		NT_CHECK_SCHED(nt_actor_tid(&w[i]), base);
+		NT_ASSERT_EQ(nt_actor_unlock(&w[i], m, 10 + i), 0);
+	}
+}
+
 static void raised_in_long_queue(bool all)
 {
 	const unsigned int handoffs_bound = 3;
@@ -252,19 +273,9 @@ static void raised_in_long_queue(bool all)
 		holder_id = 10 + k;
 	}
 	NT_ASSERT_LT(k, handoffs_bound);
-	NT_ASSERT_EQ(nt_actor_finish(&w[LONG_QUEUE_RAISED]), 0);
-	NT_CHECK_MUTEX(m, 10 + LONG_QUEUE_RAISED, 1);
-	NT_ASSERT_EQ(nt_actor_unlock(&w[LONG_QUEUE_RAISED], m,
-				     10 + LONG_QUEUE_RAISED), 0);
-	/* The rest in arrival order, nobody boosted any more. */
-	for (unsigned int i = k; i < LONG_QUEUE_WAITERS; i++) {
-		if (i == LONG_QUEUE_RAISED)
-			continue;
-		NT_ASSERT_EQ(nt_actor_finish(&w[i]), 0);
-		NT_CHECK_MUTEX(m, 10 + i, 1);
-		NT_CHECK_SCHED(nt_actor_tid(&w[i]), base);
-		NT_ASSERT_EQ(nt_actor_unlock(&w[i], m, 10 + i), 0);
-	}
+	/* Then the rest in arrival order, nobody boosted any more. */
+	serve_raised_then_rest(w, k, LONG_QUEUE_WAITERS, LONG_QUEUE_RAISED, m,
+			       base);
 	NT_CHECK_MUTEX(m, 0, 0);
 }
 
@@ -332,18 +343,8 @@ static void raised_found_by_next_waiter(void *arg)
 
 	NT_ASSERT_EQ(nt_actor_unlock(&w[1], m, 11), 0);
 	NT_CHECK_SCHED(nt_actor_tid(&w[1]), base);
-	NT_ASSERT_EQ(nt_actor_finish(&w[OWED_RAISED]), 0);
-	NT_CHECK_MUTEX(m, 10 + OWED_RAISED, 1);
-	NT_ASSERT_EQ(nt_actor_unlock(&w[OWED_RAISED], m, 10 + OWED_RAISED), 0);
-	/* The rest in arrival order, the late waiter last, nobody boosted. */
-	for (unsigned int i = 2; i < OWED_WAITERS; i++) {
-		if (i == OWED_RAISED)
-			continue;
-		NT_ASSERT_EQ(nt_actor_finish(&w[i]), 0);
-		NT_CHECK_MUTEX(m, 10 + i, 1);
-		NT_CHECK_SCHED(nt_actor_tid(&w[i]), base);
-		NT_ASSERT_EQ(nt_actor_unlock(&w[i], m, 10 + i), 0);
-	}
+	/* Then the rest in arrival order, the late waiter last, nobody boosted. */
+	serve_raised_then_rest(w, 2, OWED_WAITERS, OWED_RAISED, m, base);
 	NT_ASSERT_EQ(nt_actor_finish(&late), 0);
 	NT_CHECK_MUTEX(m, OWED_LATE_ID, 1);
 	NT_ASSERT_EQ(nt_actor_unlock(&late, m, OWED_LATE_ID), 0);
